@@ -1,0 +1,252 @@
+"""Episodes: create, look up, finish. The registry lives in `<home>/control.db`.
+
+An episode is a folder with a copy of each service's template database and a ledger. It becomes
+visible in the registry only once its folder is complete, so a crash mid-create leaves no
+half-made episode that the proxy or a fake would accept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shutil
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.clock import EPISODE_START
+from sandbox.errors import EpisodeError
+from sandbox.home import Home
+from sandbox.ledger import Ledger, write_meta
+from sandbox.ledger import connect as connect_ledger
+from sandbox.templates import LEDGER_TEMPLATE, ensure_templates
+from services import all_services, service_ids
+from services.common.db import open_service_db, sync_changes
+
+CONTROL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS episodes (
+    id TEXT PRIMARY KEY,
+    token TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    task TEXT,
+    mode TEXT NOT NULL,
+    faults TEXT,
+    status TEXT NOT NULL,          -- live | finished
+    clock_start INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    finished_at REAL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key TEXT PRIMARY KEY,
+    episode TEXT NOT NULL REFERENCES episodes(id),
+    service TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+EPISODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+MODES = ("live", "record", "replay")
+
+
+@dataclass(frozen=True)
+class Episode:
+    id: str
+    token: str
+    seed: int
+    task: str | None
+    mode: str
+    faults: str | None
+    status: str
+    clock_start: int
+    created_at: float
+    finished_at: float | None
+    api_keys: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def live(self) -> bool:
+        return self.status == "live"
+
+
+class EpisodeStore:
+    """The registry of episodes of one sandbox home. Safe to use from many processes."""
+
+    def __init__(self, home: Home) -> None:
+        self.home = home
+        self.conn = sqlite3.connect(home.control_db, isolation_level=None, check_same_thread=False, timeout=10)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=10000")
+        self.conn.executescript(CONTROL_SCHEMA)
+        self._templates_ready: set[int] = set()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- create ------------------------------------------------------------------------------
+
+    def prepare(self, seed: int) -> None:
+        """Build the templates of `seed` now, so that creating its episodes is only copying."""
+        if seed not in self._templates_ready:
+            ensure_templates(self.home, seed)
+            self._templates_ready.add(seed)
+
+    def create(
+        self,
+        seed: int = 0,
+        *,
+        task: str | None = None,
+        episode_id: str | None = None,
+        mode: str = "live",
+        faults: str | None = None,
+    ) -> Episode:
+        """A new episode whose services start from the world of `seed`."""
+        if mode not in MODES:
+            raise EpisodeError(f"unknown episode mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
+        if not isinstance(seed, int) or seed < 0:
+            raise EpisodeError(f"seed must be a non-negative integer, got {seed!r}")
+        if episode_id is not None and not EPISODE_ID.match(episode_id):
+            raise EpisodeError(
+                f"episode id {episode_id!r} is not usable",
+                hint="use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            )
+        self.prepare(seed)
+        template = self.home.template_dir(seed)
+        episode_id = episode_id or f"ep{self._next('episode'):06d}"
+        folder = self.home.episode_dir(episode_id)
+        try:
+            folder.mkdir()  # the reservation: a second creator of the same id fails here
+        except FileExistsError:
+            raise EpisodeError(f"episode {episode_id!r} exists already", hint="choose another id") from None
+        try:
+            for spec in all_services():
+                shutil.copyfile(template / f"{spec.id}.db", folder / f"{spec.id}.db")
+            shutil.copyfile(template / LEDGER_TEMPLATE, folder / "ledger.db")
+            created_at = time.time()
+            episode = Episode(
+                id=episode_id,
+                token=secrets.token_urlsafe(18),
+                seed=seed,
+                task=task,
+                mode=mode,
+                faults=faults,
+                status="live",
+                clock_start=EPISODE_START,
+                created_at=created_at,
+                finished_at=None,
+                api_keys={spec.id: spec.key_prefix + secrets.token_urlsafe(18) for spec in all_services()},
+            )
+            ledger = connect_ledger(folder / "ledger.db")
+            try:
+                write_meta(ledger, _ledger_meta(episode))
+            finally:
+                ledger.close()
+            self._insert(episode)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return episode
+
+    def _next(self, name: str) -> int:
+        row = self.conn.execute(
+            "INSERT INTO counters (name, value) VALUES (?, 1)"
+            " ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+            (name,),
+        ).fetchone()
+        return int(row[0])
+
+    def _insert(self, ep: Episode) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute(
+                "INSERT INTO episodes (id, token, seed, task, mode, faults, status, clock_start, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (ep.id, ep.token, ep.seed, ep.task, ep.mode, ep.faults, ep.status, ep.clock_start, ep.created_at),
+            )
+            self.conn.executemany(
+                "INSERT INTO api_keys (key, episode, service) VALUES (?, ?, ?)",
+                [(key, ep.id, service) for service, key in ep.api_keys.items()],
+            )
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+
+    # -- look up -----------------------------------------------------------------------------
+
+    def get(self, episode_id: str) -> Episode | None:
+        row = self.conn.execute("SELECT * FROM episodes WHERE id=?", (episode_id,)).fetchone()
+        return self._episode(row) if row else None
+
+    def require(self, episode_id: str) -> Episode:
+        episode = self.get(episode_id)
+        if episode is None:
+            raise EpisodeError(f"unknown episode {episode_id!r}", hint="sandbox episodes list shows the known ones")
+        return episode
+
+    def by_api_key(self, key: str) -> tuple[Episode, str] | None:
+        """(episode, service) that `key` belongs to, or None."""
+        row = self.conn.execute("SELECT episode, service FROM api_keys WHERE key=?", (key,)).fetchone()
+        if row is None:
+            return None
+        episode = self.get(row[0])
+        return (episode, row[1]) if episode else None
+
+    def list(self) -> list[Episode]:
+        return [self._episode(r) for r in self.conn.execute("SELECT * FROM episodes ORDER BY created_at")]
+
+    def _episode(self, row: tuple) -> Episode:
+        names = [d[0] for d in self.conn.execute("SELECT * FROM episodes LIMIT 0").description]
+        values = dict(zip(names, row, strict=True))
+        keys = dict(
+            self.conn.execute("SELECT service, key FROM api_keys WHERE episode=?", (values["id"],)).fetchall()
+        )
+        return Episode(**values, api_keys=keys)
+
+    # -- finish ------------------------------------------------------------------------------
+
+    def finish(self, episode_id: str, detail: dict[str, Any] | None = None) -> Episode:
+        """Close the episode: copy any state change the ledger lacks (after a crash of a fake, say),
+        mark it finished, so proxy and fakes refuse further traffic for it. Finishing twice is a
+        no-op that returns the finished episode."""
+        episode = self.require(episode_id)
+        if not episode.live:
+            return episode
+        reconciled = self.reconcile(episode_id)
+        with self.ledger(episode_id) as ledger:
+            ledger.record_event("finished", {**(detail or {}), "reconciled_changes": reconciled})
+        self.conn.execute(
+            "UPDATE episodes SET status='finished', finished_at=? WHERE id=?", (time.time(), episode_id)
+        )
+        return self.require(episode_id)
+
+    def reconcile(self, episode_id: str) -> int:
+        """Copy state changes from the service databases into the ledger; returns how many were missing."""
+        added = 0
+        with self.ledger(episode_id) as ledger:
+            for service in service_ids():
+                path = self.home.service_db(episode_id, service)
+                if path.exists():
+                    conn = open_service_db(path)
+                    try:
+                        added += sync_changes(conn, ledger, service)
+                    finally:
+                        conn.close()
+        return added
+
+    def ledger(self, episode_id: str) -> Ledger:
+        return Ledger(self.home.ledger_path(episode_id))
+
+
+def _ledger_meta(ep: Episode) -> dict[str, Any]:
+    return {
+        "episode": ep.id,
+        "seed": ep.seed,
+        "task": ep.task,
+        "mode": ep.mode,
+        "faults": ep.faults,
+        "clock_start": ep.clock_start,
+        "created_at": ep.created_at,
+        "services": json.dumps(sorted(ep.api_keys)),
+    }

@@ -1,0 +1,78 @@
+"""Serve one fake in its own worker processes (gunicorn), never inside the proxy's event loop.
+
+Measured on 2 cores: Flask served inside mitmproxy halves the proxy's throughput, while gunicorn
+workers leave the proxy's single event-loop thread to the proxy.
+
+    python -m sandbox.serve payments --home .sandbox --port 8101
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from sandbox.home import Home
+from services import get_service
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, app: Any, options: dict[str, Any]) -> None:
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return self.application
+
+
+def serve_service(
+    service_id: str,
+    home: Home,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8101,
+    workers: int = 2,
+    threads: int = 4,
+) -> None:
+    """Run the fake `service_id` until SIGTERM/SIGINT. Blocks."""
+    spec = get_service(service_id)
+    app = spec.create_app({"home": home, "service": service_id})
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        # gthread keeps client connections alive, so the proxy reuses its upstream connections.
+        "worker_class": "gthread",
+        "keepalive": 30,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "warning",
+        "proc_name": f"sandbox-{service_id}",
+        "graceful_timeout": 5,
+        "timeout": 60,
+    }
+    _Gunicorn(app, options).run()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.serve", description=__doc__)
+    parser.add_argument("service")
+    parser.add_argument("--home", default=None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8101)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("SANDBOX_WORKERS", "2")))
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args(argv)
+    home = Home.resolve(args.home)
+    serve_service(args.service, home, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+
+
+if __name__ == "__main__":
+    main()

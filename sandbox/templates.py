@@ -1,0 +1,63 @@
+"""Template databases: the world of a seed, built once, copied for every new episode.
+
+Building costs Faker time (~0.2 s a seed); copying a template costs well under a millisecond. A
+template folder appears only when complete (built aside, then renamed), so a crash mid-build
+leaves nothing that looks usable.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+from sandbox.home import Home
+from sandbox.ledger import SCHEMA, connect
+from sandbox.world import world
+from services import all_services
+from services.common.db import install_change_capture
+
+LEDGER_TEMPLATE = "ledger.db"
+
+
+def build_service_db(path: Path, service_id: str, seed: int) -> None:
+    """Create one service's database for `seed` at `path` (tables, world rows, change capture)."""
+    from services import get_service
+
+    spec = get_service(service_id)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("BEGIN")
+        spec.build_template(conn, world(seed))
+        conn.execute("COMMIT")
+        install_change_capture(conn)
+    finally:
+        conn.close()
+
+
+def ensure_templates(home: Home, seed: int) -> Path:
+    """The template folder of `seed`, building it if it is not there yet."""
+    target = home.template_dir(seed)
+    if (target / "COMPLETE").exists():
+        return target
+    staging = home.templates_dir / f".building-{seed}-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        for spec in all_services():
+            build_service_db(staging / f"{spec.id}.db", spec.id, seed)
+        ledger = connect(staging / LEDGER_TEMPLATE)
+        ledger.executescript(SCHEMA)
+        ledger.close()
+        (staging / "COMPLETE").write_text(f"seed {seed}\n")
+        try:
+            staging.rename(target)
+        except OSError:
+            # Another process finished the same seed first; theirs is as good as ours.
+            shutil.rmtree(staging, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
