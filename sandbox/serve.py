@@ -44,6 +44,11 @@ def serve_service(
     """Run the fake `service_id` until SIGTERM/SIGINT. Blocks."""
     spec = get_service(service_id)
     app = spec.create_app({"home": home, "service": service_id})
+    run_wsgi(app, host=host, port=port, workers=workers, threads=threads, name=service_id)
+
+
+def run_wsgi(app: Any, *, host: str, port: int, workers: int, threads: int, name: str) -> None:
+    """Serve a WSGI app with gunicorn's threaded workers until SIGTERM/SIGINT. Blocks."""
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
@@ -54,7 +59,7 @@ def serve_service(
         "accesslog": None,
         "errorlog": "-",
         "loglevel": "warning",
-        "proc_name": f"sandbox-{service_id}",
+        "proc_name": f"sandbox-{name}",
         "graceful_timeout": 5,
         "timeout": 60,
     }

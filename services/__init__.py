@@ -33,6 +33,8 @@ class ServiceSpec:
     build_template: Callable[[sqlite3.Connection, World], None]  # schema + rows for a seed
     key_prefix: str  # what a valid API key looks like, e.g. "sk_test_"
     env_vars: tuple[str, ...] = ()  # names under which `sandbox env` prints the API key
+    # Bookkeeping tables (idempotency records, ...) whose rows are not side effects a task scores.
+    internal_tables: tuple[str, ...] = ()
 
 
 def service_ids() -> list[str]:

@@ -1,0 +1,33 @@
+# The two quickstart commands are `make demo` and `make test`; both create .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench up clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)  ## bring the sandbox up and run the example agents on the double-charge task
+	$(BIN)/sandbox --home .sandbox/demo demo
+
+test: $(STAMP)  ## lint and run the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)  ## measure; results land in bench/results/
+	$(BIN)/python bench/bench_episode.py
+	$(BIN)/python bench/bench_proxy.py
+
+up: $(STAMP)
+	$(BIN)/sandbox up
+
+clean:
+	rm -rf $(VENV) .sandbox .pytest_cache

@@ -1,0 +1,333 @@
+"""`sandbox`: a thin command line over the library. Every command's logic lives in a module;
+errors of the SandboxError family print as one message with a hint and exit with status 2."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sandbox.errors import SandboxError
+from sandbox.home import Home
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _friendly(fn):
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SandboxError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"  hint: {exc.hint}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def _home(ctx: click.Context) -> Home:
+    return Home.resolve(ctx.obj.get("home"))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", envvar="SANDBOX_HOME", type=click.Path(file_okay=False),
+              help="The sandbox's folder (default: $SANDBOX_HOME or ./.sandbox).")
+@click.pass_context
+def main(ctx: click.Context, home: str | None) -> None:
+    """agent-sandbox: a staging world for AI agents."""
+    ctx.ensure_object(dict)["home"] = home
+
+
+# -- running the sandbox -------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--proxy-port", type=int, default=None, help="Proxy port (default 8080).")
+@click.option("--control-port", type=int, default=None, help="Control API port (default 8090).")
+@click.option("--service-port", "service_ports", multiple=True, metavar="SERVICE=PORT",
+              help="Port of a fake (default payments=8101).")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
+              help="Let traffic to HOST (or *.suffix) through to the real internet.")
+@click.option("--workers", type=int, default=2, show_default=True, help="Worker processes per fake.")
+@click.pass_context
+@_friendly
+def up(ctx, proxy_port, control_port, service_ports, allow_hosts, workers) -> None:
+    """Start proxy, fakes and control API on loopback; stop with Ctrl-C."""
+    from sandbox.supervisor import Sandbox
+
+    sandbox = Sandbox(_home(ctx), proxy_port=proxy_port, control_port=control_port,
+                      service_ports=_pairs(service_ports, int), allow_hosts=tuple(allow_hosts), workers=workers)
+    with sandbox:
+        ports = sandbox.ports
+        click.echo(f"sandbox up (home {sandbox.home.root})")
+        click.echo(f"  proxy    http://127.0.0.1:{ports['proxy']}   CA {sandbox.home.ca_cert}")
+        click.echo(f"  control  http://127.0.0.1:{ports['control']}")
+        for service, port in ports["services"].items():
+            click.echo(f"  {service:<8} http://127.0.0.1:{port}")
+        click.echo("create an episode with `sandbox episodes create`, then `sandbox env EPISODE`. Ctrl-C stops.")
+        status = sandbox.wait()
+    sys.exit(status)
+
+
+def _pairs(items: tuple[str, ...], cast=str) -> dict[str, Any]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: expected NAME=VALUE")
+        out[name] = cast(value)
+    return out
+
+
+@main.command()
+@click.option("--seed", type=int, default=None, help="Override the task's seed (same seed, same world).")
+@click.option("--id", "episode_id", default=None, help="Episode id (default: generated).")
+@click.option("--timeout", type=float, default=None, help="Seconds before the agent is killed (default: the task's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.argument("task")
+@click.argument("command", nargs=-1, required=True)
+@click.pass_context
+@_friendly
+def run(ctx, seed, episode_id, timeout, as_json, task, command) -> None:
+    """Run COMMAND as an agent in a fresh episode of TASK, then score it.
+
+    \b
+    sandbox run refund-duplicate-charge -- python examples/careful_refund_agent.py
+
+    Uses the sandbox that `sandbox up` started on this home, or starts one for this run.
+    Exit status: 0 if the task succeeded, 1 if not, 2 on bad input.
+    """
+    import dataclasses
+
+    from sandbox.runner import run_task
+    from sandbox.supervisor import Sandbox, running_ports
+    from sandbox.tasks import load_task
+
+    home = _home(ctx)
+    loaded = load_task(task)
+    if seed is not None:
+        loaded = dataclasses.replace(loaded, seed=seed)
+    ports = running_ports(home)
+    if ports:
+        result = run_task(loaded, list(command), home=home, ports=ports, episode_id=episode_id, timeout=timeout)
+    else:
+        with Sandbox(home, ephemeral=True, allow_hosts=loaded.allowed_hosts) as sandbox:
+            result = run_task(loaded, list(command), home=home, ports=sandbox.ports,
+                              episode_id=episode_id, timeout=timeout)
+    if as_json:
+        click.echo(json.dumps({"episode": result.episode.id, "exit_code": result.exit_code,
+                               "timed_out": result.timed_out, "score": result.score.to_dict()}, indent=2))
+    else:
+        click.echo(f"episode {result.episode.id} (ledger {home.ledger_path(result.episode.id)})")
+        click.echo(result.score.render())
+    sys.exit(0 if result.score.success else 1)
+
+
+@main.command()
+@click.pass_context
+@_friendly
+def demo(ctx) -> None:
+    """Bring the sandbox up and run the two example agents on the double-charge task."""
+    from sandbox.runner import run_task
+    from sandbox.supervisor import Sandbox
+    from sandbox.tasks import load_task
+
+    home = _home(ctx)
+    task = load_task("refund-duplicate-charge")
+    click.echo(f"task: {task.title}\n{task.instruction}")
+    results = {}
+    with Sandbox(home, ephemeral=True) as sandbox:
+        click.echo(f"sandbox up: proxy on 127.0.0.1:{sandbox.proxy_port}, home {home.root}\n")
+        for agent in ("careful_refund_agent", "careless_refund_agent"):
+            click.echo(f"== {agent}")
+            result = run_task(task, [sys.executable, str(EXAMPLES / f"{agent}.py")], home=home, ports=sandbox.ports)
+            click.echo(result.score.render() + "\n")
+            results[agent] = result.score
+    expected = results["careful_refund_agent"].success and not results["careless_refund_agent"].success
+    click.echo("demo " + ("as expected: the careful agent passes, the careless one is caught"
+                          if expected else "did NOT go as expected"))
+    sys.exit(0 if expected else 1)
+
+
+# -- episodes --------------------------------------------------------------------------------------
+
+
+@main.group()
+def episodes() -> None:
+    """Create, list, finish episodes."""
+
+
+@episodes.command("create")
+@click.option("--seed", type=int, default=None, help="World seed (default: the task's, else 0).")
+@click.option("--task", default=None, help="Task id or file, to score the episode when it finishes.")
+@click.option("--id", "episode_id", default=None)
+@click.pass_context
+@_friendly
+def episodes_create(ctx, seed, task, episode_id) -> None:
+    """Create an episode and print its id."""
+    from sandbox.episodes import EpisodeStore
+    from sandbox.runner import attach_task
+    from sandbox.tasks import load_task
+
+    store = EpisodeStore(_home(ctx))
+    loaded = load_task(task) if task else None
+    episode = store.create(seed if seed is not None else (loaded.seed if loaded else 0),
+                           task=loaded.id if loaded else None, episode_id=episode_id)
+    if loaded:
+        attach_task(store, episode, loaded)
+    click.echo(episode.id)
+
+
+@episodes.command("list")
+@click.pass_context
+@_friendly
+def episodes_list(ctx) -> None:
+    """List episodes."""
+    from sandbox.episodes import EpisodeStore
+
+    for e in EpisodeStore(_home(ctx)).list():
+        click.echo(f"{e.id}\t{e.status}\tseed={e.seed}\ttask={e.task or '-'}")
+
+
+@episodes.command("finish")
+@click.argument("episode_id")
+@click.pass_context
+@_friendly
+def episodes_finish(ctx, episode_id) -> None:
+    """Finish an episode (and score it if it has a task)."""
+    from sandbox.episodes import EpisodeStore
+    from sandbox.runner import finish_and_score
+
+    episode, score = finish_and_score(EpisodeStore(_home(ctx)), episode_id)
+    click.echo(f"{episode.id} finished")
+    if score:
+        click.echo(score.render())
+
+
+@main.command()
+@click.argument("episode_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@_friendly
+def env(ctx, episode_id, as_json) -> None:
+    """Print the environment an agent process needs for EPISODE (eval "$(sandbox env EP)")."""
+    from sandbox.agent_env import agent_env, render_env
+    from sandbox.episodes import EpisodeStore
+    from sandbox.errors import ConfigError
+    from sandbox.supervisor import running_ports
+
+    home = _home(ctx)
+    episode = EpisodeStore(home).require(episode_id)
+    ports = running_ports(home)
+    if not ports:
+        raise ConfigError(f"no sandbox is up on {home.root}", hint="start one with `sandbox up`")
+    click.echo(render_env(agent_env(home, episode, ports), "json" if as_json else "shell"))
+
+
+@main.command()
+@click.argument("episode")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@_friendly
+def score(ctx, episode, as_json) -> None:
+    """Recompute the score of EPISODE (an id, or a path to a ledger.db) from its ledger alone."""
+    from sandbox.scoring import score_ledger
+
+    path = Path(episode)
+    if not (path.suffix == ".db" or path.is_file()):
+        path = _home(ctx).ledger_path(episode)
+    result = score_ledger(path)
+    click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.render())
+    sys.exit(0 if result.success else 1)
+
+
+# -- tasks and world -------------------------------------------------------------------------------
+
+
+@main.group()
+def tasks() -> None:
+    """The task library."""
+
+
+@tasks.command("list")
+@_friendly
+def tasks_list() -> None:
+    """List the shipped tasks."""
+    from sandbox.tasks import library_ids, load_task
+
+    for task_id in library_ids():
+        click.echo(f"{task_id}\t{load_task(task_id).title}")
+
+
+@tasks.command("show")
+@click.argument("task")
+@_friendly
+def tasks_show(task) -> None:
+    """Validate TASK (id or file) and print it with the world's facts filled in."""
+    from sandbox.tasks import load_task
+
+    click.echo(json.dumps(load_task(task).to_spec(), indent=2))
+
+
+@main.command()
+@click.option("--seed", type=int, default=0, show_default=True)
+@_friendly
+def world(seed) -> None:
+    """Print the named facts of the world of SEED (what tasks refer to as ${group.field})."""
+    from sandbox.world import world as build
+
+    w = build(seed)
+    click.echo(json.dumps({"company": w.company, "customers": len(w.customers), "charges": len(w.charges),
+                           "facts": w.facts}, indent=2))
+
+
+# -- single parts, for docker compose ---------------------------------------------------------------
+
+
+@main.command()
+@click.argument("service")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8101, show_default=True)
+@click.option("--workers", type=int, default=2, show_default=True)
+@click.pass_context
+@_friendly
+def serve(ctx, service, host, port, workers) -> None:
+    """Serve one fake (e.g. payments) in gunicorn workers."""
+    from sandbox.serve import serve_service
+
+    serve_service(service, _home(ctx), host=host, port=port, workers=workers)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8090, show_default=True)
+@click.option("--allow-remote", is_flag=True, help="Listen on a non-loopback address (containers only).")
+@click.pass_context
+@_friendly
+def control(ctx, host, port, allow_remote) -> None:
+    """Serve the control API alone."""
+    from sandbox import control as control_module
+
+    argv = ["--host", host, "--port", str(port)] + (["--allow-remote"] if allow_remote else [])
+    control_module.main(["--home", str(_home(ctx).root), *argv])
+
+
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_context
+@_friendly
+def proxy(ctx, args) -> None:
+    """Run the proxy alone (options as `python -m sandbox.proxy --help`)."""
+    from sandbox.proxy.server import main as proxy_main
+
+    proxy_main(["--home", str(_home(ctx).root), *args])
+
+
+if __name__ == "__main__":
+    main()

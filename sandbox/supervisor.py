@@ -1,0 +1,218 @@
+"""`sandbox up`: start the fakes, the control API and the proxy as child processes on loopback.
+
+Each part is its own process (the fakes in gunicorn workers, never inside the proxy's event loop),
+started in order, health-checked, and stopped together. What is listening where is written to
+`<home>/run/ports.json`, which `sandbox env` and `sandbox run` read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.errors import ConfigError, ServiceError
+from sandbox.home import Home
+from services import service_ids
+
+DEFAULT_PORTS = {"proxy": 8080, "control": 8090, "services": {"payments": 8101}}
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=1) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+@dataclass
+class _Child:
+    name: str
+    argv: list[str]
+    ready: Any  # () -> bool
+    log: Path
+    proc: subprocess.Popen | None = None
+
+
+@dataclass
+class Sandbox:
+    """The embedded sandbox. `with Sandbox(home) as sb:` starts everything; leaving stops it."""
+
+    home: Home
+    proxy_port: int | None = None
+    control_port: int | None = None
+    service_ports: dict[str, int] = field(default_factory=dict)
+    allow_hosts: tuple[str, ...] = ()
+    workers: int = 2
+    ephemeral: bool = False  # pick free ports instead of the defaults (tests, demo)
+    _children: list[_Child] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        pick = free_port if self.ephemeral else None
+        self.proxy_port = self.proxy_port or (pick() if pick else DEFAULT_PORTS["proxy"])
+        self.control_port = self.control_port or (pick() if pick else DEFAULT_PORTS["control"])
+        for i, service in enumerate(service_ids()):
+            if service not in self.service_ports:
+                self.service_ports[service] = pick() if pick else DEFAULT_PORTS["services"].get(service, 8101 + i)
+
+    @property
+    def ports(self) -> dict[str, Any]:
+        return {"proxy": self.proxy_port, "control": self.control_port, "services": dict(self.service_ports)}
+
+    def _plan(self) -> list[_Child]:
+        py = [sys.executable, "-m"]
+        home = ["--home", str(self.home.root)]
+        run = self.home.run_dir
+        children = [
+            _Child(
+                f"service-{service}",
+                [*py, "sandbox.serve", service, *home, "--port", str(port), "--workers", str(self.workers)],
+                lambda port=port: _http_ok(f"http://127.0.0.1:{port}/_sandbox/health"),
+                run / f"{service}.log",
+            )
+            for service, port in self.service_ports.items()
+        ]
+        children.append(
+            _Child(
+                "control",
+                [*py, "sandbox.control", *home, "--port", str(self.control_port)],
+                lambda: _http_ok(f"http://127.0.0.1:{self.control_port}/health"),
+                run / "control.log",
+            )
+        )
+        proxy_argv = [*py, "sandbox.proxy", *home, "--port", str(self.proxy_port)]
+        for service, port in self.service_ports.items():
+            proxy_argv += ["--service", f"{service}={port}"]
+        for host in self.allow_hosts:
+            proxy_argv += ["--allow-host", host]
+        children.append(
+            _Child(
+                "proxy",
+                proxy_argv,
+                lambda: _port_open(self.proxy_port) and self.home.ca_cert.exists(),
+                run / "proxy.log",
+            )
+        )
+        return children
+
+    def start(self) -> Sandbox:
+        for name, port in [("proxy", self.proxy_port), ("control", self.control_port), *self.service_ports.items()]:
+            if _port_open(port):
+                raise ConfigError(
+                    f"port {port} for {name} is already in use on 127.0.0.1",
+                    hint="is a sandbox already up (sandbox down)? or choose other ports (sandbox up --help)",
+                )
+        try:
+            for child in self._plan():
+                self._launch(child)
+            self._write_ports()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _launch(self, child: _Child) -> None:
+        log = open(child.log, "ab")  # noqa: SIM115 - the child owns it for its lifetime
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        child.proc = subprocess.Popen(
+            child.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env, start_new_session=True,
+        )
+        log.close()
+        self._children.append(child)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if child.proc.poll() is not None:
+                raise ServiceError(
+                    f"{child.name} exited with status {child.proc.returncode} while starting",
+                    hint=f"its log says:\n{_tail(child.log)}",
+                )
+            if child.ready():
+                return
+            time.sleep(0.05)
+        raise ServiceError(f"{child.name} did not become ready in {START_TIMEOUT:.0f} s", hint=_tail(child.log))
+
+    def _write_ports(self) -> None:
+        data = {**self.ports, "pid": os.getpid(), "started_at": time.time()}
+        tmp = self.home.ports_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2))
+        tmp.replace(self.home.ports_file)
+
+    def stop(self) -> None:
+        for child in reversed(self._children):
+            if child.proc and child.proc.poll() is None:
+                try:
+                    os.killpg(child.proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for child in reversed(self._children):
+            if child.proc is None:
+                continue
+            try:
+                child.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.proc.pid, signal.SIGKILL)
+                child.proc.wait()
+        self._children.clear()
+        try:
+            data = json.loads(self.home.ports_file.read_text())
+            if data.get("pid") == os.getpid():
+                self.home.ports_file.unlink()
+        except (FileNotFoundError, ValueError):
+            pass
+
+    def wait(self) -> int:
+        """Block until a child dies or we are interrupted; returns the exit status to use."""
+        try:
+            while True:
+                for child in self._children:
+                    if child.proc and child.proc.poll() is not None:
+                        sys.stderr.write(f"{child.name} exited ({child.proc.returncode}); stopping\n")
+                        return 1
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            return 0
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def running_ports(home: Home) -> dict[str, Any] | None:
+    """The ports of a sandbox already up on this home, if its proxy answers."""
+    try:
+        data = json.loads(home.ports_file.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    return data if _port_open(int(data["proxy"])) else None
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"

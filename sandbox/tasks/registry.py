@@ -1,0 +1,46 @@
+"""Tasks by id: the shipped library (`sandbox/tasks/library/*.yaml`) or any YAML path."""
+
+from __future__ import annotations
+
+import sqlite3
+from functools import lru_cache
+from pathlib import Path
+
+from sandbox.errors import TaskError, did_you_mean
+from sandbox.tasks.model import Task, parse_task, read_yaml
+from sandbox.world import world
+
+LIBRARY = Path(__file__).parent / "library"
+
+
+def library_ids() -> list[str]:
+    return sorted(p.stem for p in LIBRARY.glob("*.yaml"))
+
+
+@lru_cache(maxsize=1)
+def service_tables() -> dict[str, set[str]]:
+    """Each registered service's table names, from a throwaway in-memory build of its template."""
+    from services import all_services
+    from services.common.db import user_tables
+
+    tables: dict[str, set[str]] = {}
+    for spec in all_services():
+        conn = sqlite3.connect(":memory:")
+        spec.build_template(conn, world(0))
+        tables[spec.id] = set(user_tables(conn)) - set(spec.internal_tables)
+        conn.close()
+    return tables
+
+
+def load_task(name_or_path: str | Path) -> Task:
+    """A task from the library by id, or from a YAML file; validated, with world facts filled in."""
+    path = Path(name_or_path)
+    if not path.suffix and not path.exists():
+        candidate = LIBRARY / f"{name_or_path}.yaml"
+        if not candidate.exists():
+            raise TaskError(f"unknown task {str(name_or_path)!r}", hint=did_you_mean(str(name_or_path), library_ids()))
+        path = candidate
+    data = read_yaml(path)
+    seed = data.get("seed") if isinstance(data, dict) else None
+    facts = world(seed).facts if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0 else None
+    return parse_task(data, str(path), facts=facts, tables=service_tables())
