@@ -29,7 +29,7 @@ customer = customers[0]
 charges = [
     c
     for c in stripe.Charge.list(customer=customer.id, limit=100).auto_paging_iter()
-    if c.metadata.get("order_id") == order_id and c.status == "succeeded" and not c.refunded
+    if c.metadata.to_dict().get("order_id") == order_id and c.status == "succeeded" and not c.refunded
 ]
 if len(charges) != 2 or charges[0].amount != charges[1].amount:
     print(f"expected two equal charges for {order_id}, found {len(charges)}; not refunding anything")

@@ -329,5 +329,23 @@ def proxy(ctx, args) -> None:
     proxy_main(["--home", str(_home(ctx).root), *args])
 
 
+@main.command()
+@click.argument("url")
+@click.option("--timeout", type=float, default=3.0, show_default=True)
+@_friendly
+def ping(url, timeout) -> None:
+    """Exit 0 if URL answers 200 (no proxy is used): health checks for docker compose."""
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout) as resp:
+            ok = resp.status == 200
+    except OSError as exc:
+        click.echo(f"{url}: {exc}", err=True)
+        ok = False
+    sys.exit(0 if ok else 1)
+
+
 if __name__ == "__main__":
     main()

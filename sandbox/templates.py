@@ -13,7 +13,7 @@ import sqlite3
 from pathlib import Path
 
 from sandbox.home import Home
-from sandbox.ledger import SCHEMA, connect
+from sandbox.ledger import SCHEMA, SCHEMA_VERSION, connect, write_meta
 from sandbox.world import world
 from services import all_services
 from services.common.db import install_change_capture
@@ -50,6 +50,7 @@ def ensure_templates(home: Home, seed: int) -> Path:
             build_service_db(staging / f"{spec.id}.db", spec.id, seed)
         ledger = connect(staging / LEDGER_TEMPLATE)
         ledger.executescript(SCHEMA)
+        write_meta(ledger, {"schema_version": SCHEMA_VERSION})
         ledger.close()
         (staging / "COMPLETE").write_text(f"seed {seed}\n")
         try:

@@ -206,7 +206,7 @@ def parse_task(data: Any, source: str, facts: dict[str, dict[str, Any]] | None =
     limits_doc = check.mapping(doc.get("limits", {}), "limits")
     check.unknown_keys(limits_doc, LIMIT_KEYS, "limits")
     limits = Limits(
-        calls=limits_doc.get("calls") and check.integer(limits_doc["calls"], "limits.calls", 1),
+        calls=None if limits_doc.get("calls") is None else check.integer(limits_doc["calls"], "limits.calls", 1),
         errors=limits_doc.get("errors") if limits_doc.get("errors") is None
         else check.integer(limits_doc["errors"], "limits.errors"),
         seconds=float(limits_doc.get("seconds", 300)),

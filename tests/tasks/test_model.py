@@ -44,7 +44,7 @@ def test_facts_are_substituted_and_keep_their_type():
         ({"services": ["paymnts"]}, "did you mean 'payments'"),
         ({"colour": "red"}, "colour: unknown field"),
         ({"required": []}, "at least one required effect"),
-        ({"required": [{"service": "payments", "table": "refund"}]}, "no table 'refund'.*did you mean 'refunds'"),
+        ({"required": [{"service": "payments", "table": "refund"}]}, "(?s)no table 'refund'.*did you mean 'refunds'"),
         ({"required": [{"service": "payments", "table": "refunds", "op": "upsert"}]}, r"required\[0\].op"),
         ({"required": [{"service": "helpdesk", "table": "tickets"}]}, "not one of the task's services"),
         ({"instruction": "${double_charge.nope}"}, "unknown fact"),

@@ -1,0 +1,40 @@
+"""No Docker engine runs here, so check what can be checked: the file parses, every part has a
+healthcheck and publishes only on loopback, and every command it runs is a real command of our CLI
+with options that command accepts."""
+
+from pathlib import Path
+
+import click
+import yaml
+
+from sandbox.cli import main
+
+COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
+
+
+def _check_cli(argv: list[str]) -> None:
+    assert argv[0] == "sandbox", f"{argv} does not run our CLI"
+    name, args = argv[1], argv[2:]
+    assert name in main.commands, f"sandbox {name} is not a command"
+    command = main.commands[name]
+    if name == "proxy":  # passes its options to the proxy's own parser
+        from sandbox.proxy.server import build_parser
+
+        build_parser().parse_args(["--home", "/tmp/h", *args])
+    else:
+        with click.Context(main) as parent:
+            command.make_context(name, list(args), parent=parent)
+
+
+def test_compose_file_runs_only_our_commands_with_valid_options():
+    spec = yaml.safe_load(COMPOSE.read_text())
+    assert set(spec["services"]) == {"proxy", "payments", "control"}
+    for name, service in spec["services"].items():
+        _check_cli(service["command"])
+        test = service["healthcheck"]["test"]
+        assert test[0] == "CMD"
+        _check_cli(test[1:])
+        for mapping in service.get("ports", []):
+            assert mapping.startswith("127.0.0.1:"), f"{name} publishes {mapping} beyond loopback"
+        assert "sandbox-home:/sandbox-home" in service["volumes"]
+    assert "proxy" in spec["services"] and spec["services"]["proxy"]["depends_on"]
