@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, Response, g, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from sandbox.episodes import Episode, EpisodeStore
 from sandbox.home import Home, proxy_secret
@@ -29,6 +30,15 @@ EPISODE_HEADER = "X-Sandbox-Episode"
 EXCHANGE_HEADER = "X-Sandbox-Exchange"
 SECRET_HEADER = "X-Sandbox-Proxy-Secret"
 MAX_OPEN_EPISODES = 64
+
+
+def _body_or_none() -> bytes | None:
+    """The request body, or None when it is over the app's size limit: the exchange still goes in
+    the ledger (its 413 answer with it), just without the oversized body."""
+    try:
+        return request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        return None
 
 
 class AuthFailure(Exception):
@@ -129,7 +139,7 @@ class EpisodeBinding:
                 path=request.path,
                 query=request.query_string.decode("latin-1"),
                 request_headers=list(request.headers.items()),
-                request_body=request.get_data(cache=True),
+                request_body=_body_or_none(),
             )
         opened.context.exchange_id = exchange_id
         g.episode = episode

@@ -1,0 +1,68 @@
+"""payments: a Stripe-shaped fake that the official `stripe` SDKs work against unchanged.
+
+    app = create_app({"home": Home.resolve()})
+
+Served resources: customers, payment methods, products and prices, payment intents, charges,
+refunds (and the Search API over customers, charges and intents). Every request is bound to an
+episode by its API key (or by the proxy's headers); the episode's own SQLite database holds the
+objects, and every row a request changes reaches the episode ledger before the response leaves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from services import ServiceSpec
+from services.common.binding import EpisodeBinding
+from services.payments import (
+    charges,
+    customers,
+    errors,
+    openapi,
+    payment_intents,
+    payment_methods,
+    products,
+    refunds,
+)
+from services.payments.auth import key_of, on_auth_failure
+from services.payments.seed import build_template
+from services.payments.wire import add_stripe_headers
+
+# Stripe caps request bodies well below this; anything larger is a client bug or an attack.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(config: dict[str, Any]) -> Flask:
+    """The payments app for the sandbox home `config["home"]`."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config.update({k: v for k, v in config.items() if k.isupper()})
+    errors.init_app(app)
+    EpisodeBinding(app, "payments", config["home"], key_of, on_auth_failure)
+    # Registered after the binding so it runs before the binding's after_request (Flask runs
+    # them in reverse): the ledger then records the response with its final headers.
+    app.after_request(add_stripe_headers)
+
+    @app.get("/_sandbox/health")
+    def health() -> dict[str, Any]:
+        return {"ok": True, "service": "payments"}
+
+    @app.get("/_sandbox/openapi.json")
+    def openapi_document() -> dict[str, Any]:
+        return openapi.document(app)
+
+    for module in (customers, payment_methods, products, payment_intents, charges, refunds):
+        app.register_blueprint(module.bp)
+    return app
+
+
+SERVICE = ServiceSpec(
+    id="payments",
+    hosts=("api.stripe.com",),
+    create_app=create_app,
+    build_template=build_template,
+    key_prefix="sk_test_",
+    env_vars=("STRIPE_API_KEY",),
+)
