@@ -1,0 +1,44 @@
+"""The sandbox proxy: mitmproxy with one ordered list of small addons, like `default_addons()`.
+
+mitmproxy calls every addon's hook in list order, for every hook (requestheaders, request,
+response, error). So the list reads top to bottom as the path of a request, and the response side
+runs in the same order: the ledger, last, records the response exactly as the agent receives it,
+after any stage above has changed it.
+
+Stages talk through `flow.metadata` (keys in `sandbox.proxy.flows`). A stage that answers a
+request itself sets `flow.response`; the stages after it then leave that flow alone, except the
+ledger, which records it. One exception to "the list is the order": route needs the exchange id
+before the request leaves, so it asks the ledger stage to write the request early (`begin`).
+
+Run it with `python -m sandbox.proxy` (see `sandbox.proxy.server`).
+"""
+
+from __future__ import annotations
+
+from sandbox.home import Home, proxy_secret
+from sandbox.proxy.egress import Egress
+from sandbox.proxy.episode import EpisodeDirectory, EpisodeIdentity
+from sandbox.proxy.health import HealthCheck
+from sandbox.proxy.ledger import LedgerWriter
+from sandbox.proxy.route import Route, Routes
+
+
+def sandbox_addons(home: Home, routes: Routes) -> list:
+    """The pipeline, in order. mitmproxy's own Proxyserver, NextLayer and TlsConfig go before it."""
+    episodes = EpisodeDirectory(home)
+    ledger = LedgerWriter(home, episodes)
+    return [
+        HealthCheck(),  # /_sandbox/health on the proxy's own address; no credentials needed
+        EpisodeIdentity(episodes),  # proxy credentials -> episode, or 407; drops agent X-Sandbox-* headers
+        Egress(routes),  # neither routed nor allow-listed -> 403; backstop on every upstream connection
+        # Faults(...)   seeded nuisance from the episode's fault profile: answers here, or changes
+        #               the response in its `response` hook (before the ledger sees it); the faults
+        #               that fired go in flow.metadata for the ledger to write.
+        # Replay(...)   answers from a recording when the episode replays one
+        Route(routes, proxy_secret(home), begin=ledger.begin),  # vendor host -> fake, plus binding headers
+        # Record(...)   writes the exchange to recordings/ (secrets redacted)
+        ledger,  # every exchange into the episode ledger, committed before the response is sent
+    ]
+
+
+__all__ = ["Routes", "sandbox_addons"]

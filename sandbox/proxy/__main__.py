@@ -1,0 +1,3 @@
+from sandbox.proxy.server import main
+
+main()

@@ -1,0 +1,177 @@
+"""Write every exchange of every episode to that episode's ledger, before the agent sees a byte.
+
+`begin` writes the request (and so creates the exchange id) before anything goes upstream; route
+calls it for requests a fake will answer, so the id can travel in X-Sandbox-Exchange and the
+fake's row changes link to it. For every other request (refused, forwarded, answered by a later
+stage such as replay) this stage's own `request` hook begins it. `response` and `error` end it:
+status, headers, body, outcome. Each write is its own committed SQLite transaction (WAL,
+synchronous=NORMAL, ~25 µs), done inside the hook, and mitmproxy sends nothing to the client
+until the hook returns: the ledger is durable before the response is on the wire.
+
+If the ledger cannot be written, the request is not forwarded: the agent gets a 503 saying so.
+Traffic the ledger does not know about would make every score built on it wrong.
+
+One `Ledger` (one SQLite connection) per episode stays open while the episode is live and used;
+ledgers of finished or idle episodes are closed by a sweep every few seconds, and reopened if a
+late flow of theirs still needs to finish.
+
+Raw TCP inside a tunnel (not HTTP) is written too, as method CONNECT, scheme `tcp`, no bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+
+from mitmproxy import http, tcp
+
+from sandbox.errors import LedgerError
+from sandbox.home import Home
+from sandbox.ledger import Ledger
+from sandbox.proxy.episode import EpisodeDirectory
+from sandbox.proxy.flows import EPISODE, EXCHANGE, OUTCOME, SERVICE, sandbox_answer
+
+logger = logging.getLogger(__name__)
+
+_ENDED = "sandbox.ledger_ended"
+WRITE_ERRORS = (LedgerError, sqlite3.Error, OSError)
+
+
+class LedgerWriter:
+    def __init__(self, home: Home, episodes: EpisodeDirectory, *, idle_s: float = 60.0, sweep_s: float = 2.0) -> None:
+        self.home = home
+        self.episodes = episodes
+        self.idle_s = idle_s
+        self.sweep_s = sweep_s
+        self._open: dict[str, Ledger] = {}
+        self._used: dict[str, float] = {}
+        self._next_sweep = 0.0
+
+    # -- the pipeline ------------------------------------------------------------------------
+
+    def begin(self, flow: http.HTTPFlow) -> int | None:
+        """Write the request now; returns its exchange id (the same one if asked again), or None
+        if the flow has no episode or the write failed (then the flow has a 503 response)."""
+        if EXCHANGE in flow.metadata:
+            return flow.metadata[EXCHANGE]
+        episode = flow.metadata.get(EPISODE)
+        if episode is None:
+            return None
+        request = flow.request
+        path, _, query = request.path.partition("?")
+        try:
+            exchange_id = self._ledger(episode.id).begin_exchange(
+                via="proxy",
+                service=flow.metadata.get(SERVICE),
+                method=request.method,
+                scheme=request.scheme,
+                host=request.host,
+                port=request.port,
+                path=path,
+                query=query,
+                request_headers=request.headers.items(multi=True),
+                request_body=request.get_content(strict=False) or None,
+            )
+        except WRITE_ERRORS as exc:
+            self._unwritable(flow, episode.id, exc)
+            return None
+        flow.metadata[EXCHANGE] = exchange_id
+        return exchange_id
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        self.begin(flow)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        response = flow.response
+        assert response is not None
+        self._end(
+            flow,
+            status=response.status_code,
+            headers=response.headers.items(multi=True),
+            body=response.get_content(strict=False),
+        )
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self._end(flow, error=flow.error.msg if flow.error else "unknown error")
+
+    def tcp_start(self, flow: tcp.TCPFlow) -> None:
+        episode = flow.metadata.get(EPISODE)
+        if episode is None or flow.server_conn.address is None:
+            return
+        host, port = flow.server_conn.address[:2]
+        try:
+            flow.metadata[EXCHANGE] = self._ledger(episode.id).begin_exchange(
+                via="proxy", method="CONNECT", scheme="tcp", host=host, port=port, path=""
+            )
+        except WRITE_ERRORS as exc:
+            logger.error("ledger of episode %s is not writable (%s); closing the tunnel", episode.id, exc)
+            flow.kill()
+
+    def tcp_end(self, flow: tcp.TCPFlow) -> None:
+        self._end(flow)
+
+    def tcp_error(self, flow: tcp.TCPFlow) -> None:
+        self._end(flow, error=flow.error.msg if flow.error else "unknown error")
+
+    def done(self) -> None:
+        for ledger in self._open.values():
+            ledger.close()
+        self._open.clear()
+        self._used.clear()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _end(self, flow, *, status=None, headers=(), body=None, error: str | None = None) -> None:
+        exchange_id = flow.metadata.get(EXCHANGE)
+        if exchange_id is None or flow.metadata.get(_ENDED):
+            return
+        flow.metadata[_ENDED] = True
+        outcome = flow.metadata.get(OUTCOME, "forwarded")
+        if error and outcome != "refused":
+            outcome = "error"
+        episode_id = flow.metadata[EPISODE].id
+        try:
+            self._ledger(episode_id).end_exchange(
+                exchange_id,
+                outcome=outcome,
+                status=status,
+                response_headers=headers,
+                response_body=body,
+                error=error,
+            )
+        except WRITE_ERRORS as exc:
+            if isinstance(flow, http.HTTPFlow) and flow.response is not None:
+                self._unwritable(flow, episode_id, exc)
+            else:
+                logger.error("ledger of episode %s is not writable: %s", episode_id, exc)
+        self._sweep()
+
+    def _unwritable(self, flow: http.HTTPFlow, episode_id: str, exc: BaseException) -> None:
+        logger.error("ledger of episode %s is not writable: %s", episode_id, exc)
+        flow.response = sandbox_answer(
+            503,
+            "sandbox_ledger_unavailable",
+            f"The sandbox could not record this exchange in the ledger of episode {episode_id!r}, so it "
+            "was not sent on.",
+            hint="check the sandbox home (disk full? episode folder deleted?) and the proxy's log",
+        )
+
+    def _ledger(self, episode_id: str) -> Ledger:
+        ledger = self._open.get(episode_id)
+        if ledger is None:
+            ledger = self._open[episode_id] = Ledger(self.home.ledger_path(episode_id))
+        self._used[episode_id] = time.monotonic()
+        return ledger
+
+    def _sweep(self) -> None:
+        """Close the ledgers of finished episodes and of episodes idle for `idle_s`."""
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + self.sweep_s
+        for episode_id in list(self._open):
+            episode = self.episodes.get(episode_id)
+            if episode is None or not episode.live or now - self._used[episode_id] > self.idle_s:
+                self._open.pop(episode_id).close()
+                del self._used[episode_id]

@@ -1,0 +1,165 @@
+"""Run the sandbox proxy on a minimal mitmproxy `Master`.
+
+    python -m sandbox.proxy --home .sandbox --port 8080 --service payments=8101 [--allow-host example.org]
+
+Not `DumpMaster`: a stock mitmdump loads 36 addons and calls every one of them on every hook, and
+measured on 2 cores that dispatch was ~42 % of its CPU. This master holds only what interception
+needs, mitmproxy's Proxyserver (sockets), NextLayer (protocol detection) and TlsConfig (the CA and
+the certificates it signs), then the sandbox pipeline of `sandbox_addons()`.
+
+`connection_strategy=lazy`: mitmproxy connects upstream only when a request needs it. Requests for
+a fake never connect to the vendor at all, and refused hosts are never contacted.
+
+The CA lives in the sandbox home (`<home>/ca/mitmproxy-ca-cert.pem` is what agents trust); it is
+created, if missing, before the proxy listens. Once the proxy accepts connections it prints one
+line, `proxy listening on HOST:PORT` (the real port, also with `--port 0`). Health check for
+supervisors: `GET http://HOST:PORT/_sandbox/health` straight to the proxy answers 200 JSON.
+SIGTERM or SIGINT stops it cleanly (ledgers closed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Iterable, Mapping
+
+from mitmproxy import ctx, exceptions, options
+
+from sandbox.errors import ConfigError, SandboxError
+from sandbox.home import Home
+from sandbox.proxy import sandbox_addons
+from sandbox.proxy.route import Routes, parse_pairs
+
+logger = logging.getLogger(__name__)
+
+
+class _Announce:
+    """Says `proxy listening on HOST:PORT` once the proxy accepts connections, or stops the master
+    if it could not listen (mitmproxy only logs that, and would otherwise run deaf)."""
+
+    def __init__(self) -> None:
+        self.failed = False
+
+    def running(self) -> None:
+        addresses = ctx.master.addons.get("proxyserver").listen_addrs()
+        if not addresses:
+            self.failed = True
+            ctx.master.shutdown()
+            return
+        host, port = addresses[0][:2]
+        print(f"proxy listening on {host}:{port}", flush=True)
+
+
+async def serve(
+    home: Home,
+    routes: Routes,
+    *,
+    listen_host: str = "127.0.0.1",
+    listen_port: int = 8080,
+    allow_hosts: Iterable[str] = (),
+) -> None:
+    """Run the proxy in the current event loop until SIGTERM/SIGINT (or `ctx.master.shutdown()`)."""
+    # Imported here, not at the top: mitmproxy.addons pulls in ldap3, whose import-time deprecation
+    # warnings would otherwise reach anything that imports this module (the CLI, build_parser()).
+    from mitmproxy.addons import next_layer, proxyserver, tlsconfig
+    from mitmproxy.master import Master
+
+    opts = options.Options(listen_host=listen_host, listen_port=listen_port, mode=["regular"])
+    master = Master(opts, with_termlog=False)
+    announce = _Announce()
+    master.addons.add(
+        proxyserver.Proxyserver(),
+        next_layer.NextLayer(),
+        tlsconfig.TlsConfig(),
+        *sandbox_addons(home, routes),
+        announce,
+    )
+    try:
+        # Set after the addons are in, so TlsConfig sees confdir change and creates (or loads) the
+        # CA now, before any socket listens.
+        opts.update(confdir=str(home.ca_dir), connection_strategy="lazy", egress_allow_hosts=list(allow_hosts))
+    except exceptions.OptionsError as exc:
+        raise ConfigError(str(exc)) from None
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, master.shutdown)
+    try:
+        await master.run()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    if announce.failed:
+        raise ConfigError(
+            f"the proxy could not listen on {listen_host}:{listen_port}",
+            hint="is the port in use (another sandbox up?); the log above says why",
+        )
+
+
+def run_proxy(
+    home: Home,
+    *,
+    listen_host: str = "127.0.0.1",
+    listen_port: int = 8080,
+    service_ports: Mapping[str, int | str],
+    allow_hosts: Iterable[str] = (),
+    routes: Mapping[str, str] | None = None,
+) -> None:
+    """Run the proxy until SIGTERM/SIGINT. Blocks.
+
+    service_ports: where each fake listens, {"payments": 8101} (or "host:port").
+    routes: vendor host -> service id; by default the services registry's hostnames.
+    allow_hosts: hosts agents may reach for real (example.org, *.example.org).
+    """
+    table = Routes.build(service_ports, routes)
+    asyncio.run(serve(home, table, listen_host=listen_host, listen_port=listen_port, allow_hosts=allow_hosts))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.proxy", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", default=None, help="sandbox home (default $SANDBOX_HOME or ./.sandbox)")
+    parser.add_argument("--listen-host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed when ready)")
+    parser.add_argument(
+        "--service", action="append", default=[], metavar="NAME=PORT", help="where a fake listens (repeat)"
+    )
+    parser.add_argument(
+        "--route",
+        action="append",
+        default=[],
+        metavar="HOST=NAME",
+        help="route a vendor host to a fake (repeat); default: the hostnames of the services registry",
+    )
+    parser.add_argument(
+        "--allow-host", action="append", default=[], metavar="HOST", help="a real host agents may reach (repeat)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log mitmproxy's connection events")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        run_proxy(
+            Home.resolve(args.home),
+            listen_host=args.listen_host,
+            listen_port=args.port,
+            service_ports=parse_pairs(args.service, "--service"),
+            routes=parse_pairs(args.route, "--route") if args.route else None,
+            allow_hosts=args.allow_host,
+        )
+    except SandboxError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
