@@ -196,3 +196,20 @@ def test_control_api_creates_and_finishes_a_scored_episode(sandbox):
     assert status == 400 and "unknown task" in error["error"]["message"]
     status, error = call("GET", "/episodes/ep-missing")
     assert status == 404
+
+
+def test_sandbox_env_prints_what_an_agent_needs(sandbox, episode):
+    proc = subprocess.run(
+        [sys.executable, "-m", "sandbox.cli", "--home", str(sandbox.home.root), "env", episode.id, "--json"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr
+    env = json.loads(proc.stdout)
+    assert env["HTTPS_PROXY"] == f"http://{episode.id}:{episode.token}@127.0.0.1:{sandbox.proxy_port}"
+    assert env["SSL_CERT_FILE"] == env["REQUESTS_CA_BUNDLE"] == str(sandbox.home.ca_cert)
+    assert env["STRIPE_API_KEY"] == episode.api_keys["payments"]
+    # and it is enough: plain requests through the proxy, trusting only the sandbox CA
+    proxies = {"https": env["HTTPS_PROXY"]}
+    response = requests.get(f"https://api.stripe.com/v1/charges/{FACT['duplicate_charge']}", proxies=proxies,
+                            verify=env["REQUESTS_CA_BUNDLE"], auth=(env["STRIPE_API_KEY"], ""), timeout=10)
+    assert response.status_code == 200 and response.json()["amount"] == FACT["amount"]
