@@ -7,6 +7,7 @@ started in order, health-checked, and stopped together. What is listening where 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,13 +88,7 @@ class Sandbox:
         home = ["--home", str(self.home.root)]
         run = self.home.run_dir
         children = [
-            _Child(
-                f"service-{service}",
-                [*py, "sandbox.serve", service, *home, "--port", str(port), "--workers", str(self.workers)],
-                lambda port=port: _http_ok(f"http://127.0.0.1:{port}/_sandbox/health"),
-                run / f"{service}.log",
-            )
-            for service, port in self.service_ports.items()
+            _service_child(self.home, service, port, self.workers) for service, port in self.service_ports.items()
         ]
         children.append(
             _Child(
@@ -134,25 +130,8 @@ class Sandbox:
         return self
 
     def _launch(self, child: _Child) -> None:
-        log = open(child.log, "ab")  # noqa: SIM115 - the child owns it for its lifetime
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        child.proc = subprocess.Popen(
-            child.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, start_new_session=True,
-        )
-        log.close()
         self._children.append(child)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if child.proc.poll() is not None:
-                raise ServiceError(
-                    f"{child.name} exited with status {child.proc.returncode} while starting",
-                    hint=f"its log says:\n{_tail(child.log)}",
-                )
-            if child.ready():
-                return
-            time.sleep(0.05)
-        raise ServiceError(f"{child.name} did not become ready in {START_TIMEOUT:.0f} s", hint=_tail(child.log))
+        _launch(child)
 
     def _write_ports(self) -> None:
         data = {**self.ports, "pid": os.getpid(), "started_at": time.time()}
@@ -161,20 +140,7 @@ class Sandbox:
         tmp.replace(self.home.ports_file)
 
     def stop(self) -> None:
-        for child in reversed(self._children):
-            if child.proc and child.proc.poll() is None:
-                try:
-                    os.killpg(child.proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        for child in reversed(self._children):
-            if child.proc is None:
-                continue
-            try:
-                child.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.proc.pid, signal.SIGKILL)
-                child.proc.wait()
+        _stop(self._children)
         self._children.clear()
         try:
             data = json.loads(self.home.ports_file.read_text())
@@ -200,6 +166,69 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _service_child(home: Home, service: str, port: int, workers: int, threads: int = 4) -> _Child:
+    argv = [sys.executable, "-m", "sandbox.serve", service, "--home", str(home.root), "--port", str(port),
+            "--workers", str(workers), "--threads", str(threads)]
+    return _Child(
+        f"service-{service}",
+        argv,
+        lambda: _http_ok(f"http://127.0.0.1:{port}/_sandbox/health"),
+        home.run_dir / f"{service}.log",
+    )
+
+
+def _launch(child: _Child) -> None:
+    """Start `child` in its own process group and wait until it is ready, or raise with its log."""
+    log = open(child.log, "ab")  # noqa: SIM115 - the child owns it for its lifetime
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    child.proc = subprocess.Popen(
+        child.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env=env, start_new_session=True,
+    )
+    log.close()
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if child.proc.poll() is not None:
+            raise ServiceError(
+                f"{child.name} exited with status {child.proc.returncode} while starting",
+                hint=f"its log says:\n{_tail(child.log)}",
+            )
+        if child.ready():
+            return
+        time.sleep(0.05)
+    raise ServiceError(f"{child.name} did not become ready in {START_TIMEOUT:.0f} s", hint=_tail(child.log))
+
+
+def _stop(children: list[_Child]) -> None:
+    """SIGTERM every child's process group (gunicorn workers included), SIGKILL what lingers."""
+    for child in reversed(children):
+        if child.proc and child.proc.poll() is None:
+            try:
+                os.killpg(child.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    for child in reversed(children):
+        if child.proc is None:
+            continue
+        try:
+            child.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.proc.pid, signal.SIGKILL)
+            child.proc.wait()
+
+
+@contextlib.contextmanager
+def running_service(home: Home, service: str, *, workers: int = 1, threads: int = 4) -> Iterator[int]:
+    """One fake in its own gunicorn process on a free loopback port; yields the port."""
+    port = free_port()
+    child = _service_child(home, service, port, workers, threads)
+    try:
+        _launch(child)
+        yield port
+    finally:
+        _stop([child])
 
 
 def running_ports(home: Home) -> dict[str, Any] | None:

@@ -2,61 +2,23 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 
-import services
 from sandbox.episodes import EpisodeStore
 from sandbox.home import Home
-from tests.proxy.conftest import REPO, agent, running_proxy
+from sandbox.supervisor import running_service
+from tests.proxy.conftest import agent, running_proxy
 
 pytestmark = pytest.mark.slow
 
 
-def _payments_available() -> bool:
-    try:
-        services.get_service("payments")
-    except Exception:
-        return False
-    return True
-
-
 @pytest.fixture(scope="module")
 def payments(tmp_path_factory) -> Iterator[tuple[Home, int]]:
-    if not _payments_available():
-        pytest.skip("services/payments is not there yet")
     home = Home.resolve(tmp_path_factory.mktemp("payments-home"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    argv = [sys.executable, "-m", "sandbox.serve", "payments", "--home", str(home.root), "--port", str(port)]
-    log = open(home.run_dir / "payments.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([*argv, "--workers", "1"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/_sandbox/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, (home.run_dir / "payments.log").read_text()
-            time.sleep(0.1)
+    with running_service(home, "payments") as port:
         yield home, port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_routed_to_the_payments_fake(payments):
