@@ -6,6 +6,7 @@ from typing import Any
 
 from sandbox.episodes import Episode
 from sandbox.home import Home
+from sandbox.world import world
 from services import get_service
 
 
@@ -42,6 +43,8 @@ def agent_env(home: Home, episode: Episode, ports: dict[str, Any]) -> dict[str, 
         spec = get_service(service)
         for name in spec.env_vars:
             env[name] = key
+        if spec.agent_env is not None:
+            env.update(spec.agent_env(world(episode.seed)))
         port = ports.get("services", {}).get(service)
         if port:
             # Base-URL override, for clients that talk to the fake directly instead of via the proxy.

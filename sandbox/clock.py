@@ -36,3 +36,9 @@ def stable_token(*parts: object, length: int = 14) -> str:
 def stable_id(prefix: str, *parts: object, length: int = 14) -> str:
     """A vendor-style id such as `cus_Nffr...`, derived from the seed and a counter."""
     return f"{prefix}_{stable_token(prefix, *parts, length=length)}"
+
+
+def stable_number(*parts: object, low: int = 1, high: int = 10**12) -> int:
+    """An integer in [low, high) derived only from `parts`, for vendors whose ids are numbers."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()
+    return low + int.from_bytes(digest[:8], "big") % (high - low)

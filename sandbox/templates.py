@@ -41,6 +41,7 @@ def ensure_templates(home: Home, seed: int) -> Path:
     """The template folder of `seed`, building it if it is not there yet."""
     target = home.template_dir(seed)
     if (target / "COMPLETE").exists():
+        _add_missing_services(target, seed)
         return target
     staging = home.templates_dir / f".building-{seed}-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
@@ -62,3 +63,21 @@ def ensure_templates(home: Home, seed: int) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _add_missing_services(target: Path, seed: int) -> None:
+    """A template built while fewer services were active lacks the newer ones' databases: build
+    each aside and rename it in, so a reader sees a complete file or none."""
+    for spec in all_services():
+        final = target / f"{spec.id}.db"
+        if final.exists():
+            continue
+        staging = target / f".building-{spec.id}-{os.getpid()}.db"
+        staging.unlink(missing_ok=True)
+        try:
+            build_service_db(staging, spec.id, seed)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{staging}{suffix}").unlink(missing_ok=True)
+            staging.rename(final)
+        finally:
+            staging.unlink(missing_ok=True)

@@ -7,6 +7,7 @@ answers for, its Flask app factory, and how it builds its tables from the world 
 from __future__ import annotations
 
 import importlib
+import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 # id -> module holding SERVICE. Order is the order `sandbox up` starts them in.
 _MODULES: dict[str, str] = {
     "payments": "services.payments",
+    "helpdesk": "services.helpdesk",
+    "chat": "services.chat",
+    "code": "services.code",
 }
 
 
@@ -35,10 +39,35 @@ class ServiceSpec:
     env_vars: tuple[str, ...] = ()  # names under which `sandbox env` prints the API key
     # Bookkeeping tables (idempotency records, ...) whose rows are not side effects a task scores.
     internal_tables: tuple[str, ...] = ()
+    # More variables an agent needs beside the key (e.g. ZENDESK_SUBDOMAIN), from the world.
+    agent_env: Callable[[World], dict[str, str]] | None = None
+    # The vendor's own error answer for an HTTP status, for injected faults:
+    # vendor_error(status, message) -> (headers, body bytes). Stripe's error object, Slack's
+    # {"ok": false, "error": ...}, GitHub's {"message": ..., "documentation_url": ...}.
+    vendor_error: Callable[[int, str], tuple[dict[str, str], bytes]] | None = None
+    # The vendor's rate-limit headers for a throttled answer: rate_limit_headers(retry_after_seconds).
+    rate_limit_headers: Callable[[int], dict[str, str]] | None = None
+    # How a client presents an episode's key: auth_headers(key, world) -> headers. Used by the
+    # conformance tests, the Python API and anything else that calls a fake generically.
+    auth_headers: Callable[[str, World], dict[str, str]] | None = None
+    # A cheap authenticated read, with the path as the vendor's clients send it ("/v1/customers").
+    probe: str = "/"
 
 
 def service_ids() -> list[str]:
-    return list(_MODULES)
+    """The active services: all registered ones, or the subset named in $SANDBOX_SERVICES
+    (comma-separated), for a sandbox that needs only some fakes."""
+    chosen = os.environ.get("SANDBOX_SERVICES", "").strip()
+    if not chosen:
+        return list(_MODULES)
+    names = [name.strip() for name in chosen.split(",") if name.strip()]
+    for name in names:
+        if name not in _MODULES:
+            raise ServiceError(
+                f"SANDBOX_SERVICES names unknown service {name!r}",
+                hint=did_you_mean(name, list(_MODULES)) or f"choose from {', '.join(_MODULES)}",
+            )
+    return [name for name in _MODULES if name in names]
 
 
 def get_service(service_id: str) -> ServiceSpec:
@@ -49,7 +78,7 @@ def get_service(service_id: str) -> ServiceSpec:
 
 
 def all_services() -> list[ServiceSpec]:
-    return [get_service(s) for s in _MODULES]
+    return [get_service(s) for s in service_ids()]
 
 
 def host_routes() -> dict[str, str]:

@@ -59,7 +59,15 @@ class Routes:
         return cls({normalize_host(h): s for h, s in hosts.items()}, targets)
 
     def service_for(self, host: str) -> str | None:
-        return self.hosts.get(host) or self.hosts.get(normalize_host(host))
+        """The service for `host`; a route written `*.zendesk.com` covers every subdomain."""
+        found = self.hosts.get(host)
+        if found is not None:
+            return found
+        host = normalize_host(host)
+        found = self.hosts.get(host)
+        if found is None and "." in host:
+            found = self.hosts.get("*." + host.partition(".")[2])
+        return found
 
     @functools.cached_property
     def addresses(self) -> frozenset[tuple[str, int]]:

@@ -65,4 +65,9 @@ SERVICE = ServiceSpec(
     build_template=build_template,
     key_prefix="sk_test_",
     env_vars=("STRIPE_API_KEY",),
+    internal_tables=("_idempotency_keys",),
+    vendor_error=errors.vendor_error,
+    rate_limit_headers=errors.rate_limit_headers,
+    auth_headers=lambda key, world: {"Authorization": f"Bearer {key}"},
+    probe="/v1/customers?limit=1",
 )

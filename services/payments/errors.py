@@ -14,7 +14,7 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from services.payments.wire import json_response
+from services.payments.wire import dumps, json_response
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,22 @@ def error_response(error: StripeError) -> Response:
     response = json_response(error.body(), error.status)
     response.headers.update(error.headers)
     return response
+
+
+def vendor_error(status: int, message: str) -> tuple[dict[str, str], bytes]:
+    """Stripe's answer for `status`, for injected faults: the error type its SDKs map to the
+    matching exception (429 -> RateLimitError, 5xx -> APIError, 401 -> AuthenticationError...)."""
+    kinds = {401: ("invalid_request_error", None), 402: ("card_error", "card_declined"),
+             404: ("invalid_request_error", "resource_missing"), 409: ("invalid_request_error", "lock_timeout"),
+             429: ("invalid_request_error", "rate_limit")}
+    type_, code = kinds.get(status, ("api_error", None) if status >= 500 else ("invalid_request_error", None))
+    error = StripeError(message, status=status, type=type_, code=code)
+    return {"Content-Type": "application/json", "Request-Id": "req_sandboxfault"}, dumps(error.body())
+
+
+def rate_limit_headers(retry_after: int) -> dict[str, str]:
+    # Stripe sends no quota headers; its SDKs honour Retry-After and Stripe-Should-Retry.
+    return {"Retry-After": str(retry_after), "Stripe-Should-Retry": "true"}
 
 
 # -- the errors more than one resource raises -------------------------------------------------

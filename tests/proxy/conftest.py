@@ -189,12 +189,12 @@ class Episodes:
 
     def create(self) -> Episode:
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(services, "_MODULES", {})
+            mp.setattr(services, "service_ids", list)
             return self.store.create(seed=7)
 
     def finish(self, episode: Episode) -> None:
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(services, "_MODULES", {})
+            mp.setattr(services, "service_ids", list)
             self.store.finish(episode.id)
 
     def ledger(self, episode: Episode) -> list[dict]:

@@ -1,13 +1,9 @@
-"""`world(seed)`: a small company, as a pure function of the seed.
+"""The company's commerce: customers with their cards, products, charges and refunds.
 
-Every fake builds its tables from the same `World`, so customer #17 is the same person in
-payments, helpdesk and chat. Faker draws only from fixed date ranges (its `date_time()` family
-ends at *now*, which would make the world differ from day to day).
-
-The world is deliberately a little messy, because agents must face what real data looks like:
+Deliberately a little messy, because agents must face what real data looks like:
 - one customer was charged twice for the same order (`facts["double_charge"]`);
 - two customers share a full name (`facts["namesake"]`);
-- one charge is already fully refunded and one failed.
+- one charge is already fully refunded and some failed.
 """
 
 from __future__ import annotations
@@ -15,7 +11,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 
 from faker import Faker
 
@@ -95,27 +90,21 @@ class Refund:
 
 
 @dataclass(frozen=True)
-class World:
-    seed: int
+class Commerce:
     company: str
     customers: tuple[Customer, ...]
     products: tuple[Product, ...]
     charges: tuple[Charge, ...]
     refunds: tuple[Refund, ...]
-    # Named facts that tasks refer to, e.g. facts["double_charge"]["duplicate_charge"].
     facts: dict[str, dict[str, object]] = field(default_factory=dict)
-
-    def customer(self, customer_id: str) -> Customer:
-        return next(c for c in self.customers if c.id == customer_id)
 
 
 def _ts(fake: Faker, start: datetime = HISTORY_START, end: datetime = HISTORY_END) -> int:
     return int(fake.date_time_between(start_date=start, end_date=end, tzinfo=UTC).timestamp())
 
 
-@lru_cache(maxsize=16)
-def world(seed: int) -> World:
-    """The world of `seed`. Pure and cached: the same seed always gives an equal World."""
+def build_commerce(seed: int) -> Commerce:
+    """Customers, products, charges and refunds of `seed` (the draw order is part of the world)."""
     fake = Faker("en_US")
     fake.seed_instance(seed)
     rng = random.Random(seed)
@@ -188,8 +177,7 @@ def world(seed: int) -> World:
         "namesake": {"name": original.name, "customers": [original.id, twin.id]},
         "refunded_charge": {"charge": refunded_at.id, "refund": refunds[0].id},
     }
-    return World(
-        seed=seed,
+    return Commerce(
         company=company,
         customers=tuple(customers),
         products=tuple(products),
