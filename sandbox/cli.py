@@ -347,5 +347,11 @@ def ping(url, timeout) -> None:
     sys.exit(0 if ok else 1)
 
 
+# Command groups that live in modules of their own, one registration line each.
+# (recordings / replay)
+# (faults / paired)
+# (tasks check / sweep / report)
+
+
 if __name__ == "__main__":
     main()
