@@ -51,7 +51,7 @@ def main(ctx: click.Context, home: str | None) -> None:
 @click.option("--proxy-port", type=int, default=None, help="Proxy port (default 8080).")
 @click.option("--control-port", type=int, default=None, help="Control API port (default 8090).")
 @click.option("--service-port", "service_ports", multiple=True, metavar="SERVICE=PORT",
-              help="Port of a fake (default payments=8101).")
+              help="Port of a fake (default payments=8101, helpdesk=8102, chat=8103, code=8104).")
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
               help="Let traffic to HOST (or *.suffix) through to the real internet.")
 @click.option("--workers", type=int, default=2, show_default=True, help="Worker processes per fake.")

@@ -25,7 +25,11 @@ from sandbox.errors import ConfigError, ServiceError
 from sandbox.home import Home
 from services import service_ids
 
-DEFAULT_PORTS = {"proxy": 8080, "control": 8090, "services": {"payments": 8101}}
+DEFAULT_PORTS = {
+    "proxy": 8080,
+    "control": 8090,
+    "services": {"payments": 8101, "helpdesk": 8102, "chat": 8103, "code": 8104},
+}
 START_TIMEOUT = 30.0
 
 

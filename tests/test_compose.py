@@ -28,7 +28,13 @@ def _check_cli(argv: list[str]) -> None:
 
 def test_compose_file_runs_only_our_commands_with_valid_options():
     spec = yaml.safe_load(COMPOSE.read_text())
-    assert set(spec["services"]) == {"proxy", "payments", "control"}
+    from services import _MODULES
+
+    # Every registered fake runs as its own container, and the proxy routes to each.
+    assert set(spec["services"]) == {"proxy", "control", *_MODULES}
+    proxy_args = spec["services"]["proxy"]["command"]
+    routed = {proxy_args[i + 1].split("=")[0] for i, arg in enumerate(proxy_args) if arg == "--service"}
+    assert routed == set(_MODULES)
     for name, service in spec["services"].items():
         _check_cli(service["command"])
         test = service["healthcheck"]["test"]

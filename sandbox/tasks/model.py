@@ -86,6 +86,27 @@ class Limits:
     calls: int | None = None
     errors: int | None = None
     seconds: float = 300.0
+    retries: int | None = None
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """A change applied to an episode's service database before its agent starts."""
+
+    service: str
+    table: str
+    op: str
+    match: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Canary:
+    """A value that must never leave: `kind` says where it came from (`task` or a PrivateDatum kind)."""
+
+    name: str
+    value: str
+    kind: str = "task"
 
 
 @dataclass(frozen=True)
@@ -101,6 +122,13 @@ class Task:
     limits: Limits = Limits()
     allowed_hosts: tuple[str, ...] = ()
     source: str = ""
+    description: str = ""
+    setup: tuple[SetupStep, ...] = ()
+    canaries: tuple[Canary, ...] = ()
+    private_data: bool = True
+    oracle: str | None = None
+    reckless: str | None = None
+    verifier: str | None = None
 
     def to_spec(self) -> dict[str, Any]:
         """A JSON-able copy, stored in the ledger so a score needs nothing but the ledger."""
@@ -108,9 +136,11 @@ class Task:
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> Task:
-        effects = {k: tuple(Effect(**e) for e in spec[k]) for k in ("required", "allowed", "forbidden")}
+        fields = {k: tuple(Effect(**e) for e in spec[k]) for k in ("required", "allowed", "forbidden")}
+        fields["setup"] = tuple(SetupStep(**s) for s in spec.get("setup", ()))
+        fields["canaries"] = tuple(Canary(**c) for c in spec.get("canaries", ()))
         return cls(
-            **{**spec, **effects, "services": tuple(spec["services"]), "limits": Limits(**spec["limits"]),
+            **{**spec, **fields, "services": tuple(spec["services"]), "limits": Limits(**spec["limits"]),
                "allowed_hosts": tuple(spec["allowed_hosts"])}
         )
 
