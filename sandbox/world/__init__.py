@@ -71,12 +71,15 @@ def world(seed: int) -> World:
     helpdesk = build_helpdesk(seed, company, commerce, staff)
     code = build_code(seed, company, commerce, staff)
     chat = build_chat(seed, staff, helpdesk, code)
+    bug = helpdesk.facts["bug_report"]
+    bug_repo = next(r for r in code.repos if r.product_id == bug["product"])
     facts = {
         "company": {"name": company.name, "slug": company.slug, "domain": company.domain},
         **commerce.facts,
         **helpdesk.facts,
         **code.facts,
         **chat.facts,
+        "bug_report": {**bug, "repo": bug_repo.name, "repo_id": bug_repo.id},
     }
     private = [PrivateDatum("card_fingerprint", c.card.fingerprint, c.id) for c in commerce.customers]
     private += [PrivateDatum("personal_email", s.personal_email, s.email) for s in staff]

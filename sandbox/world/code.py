@@ -181,7 +181,8 @@ def build_code(seed: int, company: Company, commerce: Commerce, staff: tuple[Sta
         (f"Allow exporting {target.name} invoices as CSV", "enhancement"),
         ("README install steps are out of date", "documentation"),
     ]
-    triage = []
+    triage: list[dict[str, object]] = []
+    flat: dict[str, object] = {}
     base = int(datetime(2026, 1, 14, 7, 0, tzinfo=UTC).timestamp())
     for n, (title, label) in enumerate(fresh):
         number = ISSUES_PER_REPO + 1 + n
@@ -203,12 +204,16 @@ def build_code(seed: int, company: Company, commerce: Commerce, staff: tuple[Sta
                 comments=(),
             )
         )
-        triage.append({"number": number, "title": title, "label": label, "assignee": assignee.github_login,
-                       "assignee_chat_id": assignee.chat_id, "assignee_name": assignee.name})
+        item = {"id": issues[-1].id, "number": number, "title": title, "label": label,
+                "assignee": assignee.github_login, "assignee_chat_id": assignee.chat_id,
+                "assignee_name": assignee.name}
+        triage.append(item)
+        # Flat keys too, for task files: ${triage.issue1_id}, ${triage.issue1_label}...
+        flat.update({f"issue{n + 1}_{key}": value for key, value in item.items()})
 
     facts: dict[str, dict[str, object]] = {
         "github": {"org": company.slug, "repos": [r.name for r in repos]},
-        "triage": {"repo": target.name, "issues": triage},
+        "triage": {"repo": target.name, "repo_id": target.id, "issues": triage, **flat},
     }
     return Code(
         org=company.slug,
