@@ -14,6 +14,7 @@ from flask import Request, Response, request
 
 from services.code.errors import GitHubError, error_response
 from services.code.wire import DOCS
+from services.common.binding import AuthFailure
 
 _REPO_PATH = re.compile(r"^/repos/[^/]+/[^/]+")
 
@@ -37,7 +38,7 @@ def key_of(req: Request) -> str | None:
     return header  # an unknown scheme: a bad credential, as GitHub says
 
 
-def on_auth_failure(failure) -> Response:
+def on_auth_failure(failure: AuthFailure) -> Response:
     """GitHub's answer to a request without usable credentials.
 
     A wrong token (or one of a finished episode) is 401 "Bad credentials". With no token at all,

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from services.code.wire import DOCS, dumps, docs_url, json_response
+from services.code.wire import DOCS, docs_url, dumps, json_response
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,10 @@ def not_found(message: str = "Not Found") -> GitHubError:
 def validation_failed(resource: str, field: str, code: str, **extra: Any) -> GitHubError:
     """`Validation Failed` with one entry: code missing_field | invalid | already_exists | custom."""
     return GitHubError("Validation Failed", 422, errors=[{"resource": resource, "code": code, "field": field, **extra}])
+
+
+def too_long(resource: str, field: str, limit: int) -> GitHubError:
+    return validation_failed(resource, field, "custom", message=f"{field} is too long (maximum is {limit} characters)")
 
 
 def invalid_request(detail: str) -> GitHubError:

@@ -100,7 +100,6 @@ def add_github_headers(response: Response) -> Response:
     headers.setdefault("X-GitHub-Media-Type", "github.v3; format=json")
     headers.setdefault("X-OAuth-Scopes", "read:org, repo")
     headers.setdefault("X-Accepted-OAuth-Scopes", "repo")
-    headers.setdefault("Server", "github.com")
     headers.setdefault("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP,Accept-Encoding, Accept, X-Requested-With")
     headers.setdefault(
         "Access-Control-Expose-Headers",

@@ -1,0 +1,71 @@
+"""code: a GitHub-REST-shaped fake that PyGithub, Octokit and the gh CLI work against unchanged.
+
+    app = create_app({"home": Home.resolve()})
+
+Served: the authenticated user (the organisation's bot member, whose token the episode hands out),
+users, the organisation and its members, repositories, issues, labels, assignees and issue
+comments. Every request is bound to an episode by its token (or by the proxy's headers); the
+episode's own SQLite database holds the objects, and every row a request changes reaches the
+episode ledger before the response leaves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from sandbox.world import World
+from services import ServiceSpec
+from services.code import accounts, comments, errors, issues, labels, openapi, repos
+from services.code.auth import key_of, on_auth_failure
+from services.code.seed import build_template
+from services.code.wire import HOSTS, add_github_headers
+from services.common.binding import EpisodeBinding
+
+# Issue and comment bodies stop at 65,536 characters (up to 4 bytes each in UTF-8); more is abuse.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(config: dict[str, Any]) -> Flask:
+    """The code app for the sandbox home `config["home"]`."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config.update({k: v for k, v in config.items() if k.isupper()})
+    errors.init_app(app)
+    EpisodeBinding(app, "code", config["home"], key_of, on_auth_failure)
+    # Registered after the binding so it runs before the binding's after_request (Flask runs
+    # them in reverse): the ledger then records the response with its final headers.
+    app.after_request(add_github_headers)
+
+    @app.get("/_sandbox/health")
+    def health() -> dict[str, Any]:
+        return {"ok": True, "service": "code"}
+
+    @app.get("/_sandbox/openapi.json")
+    def openapi_document() -> dict[str, Any]:
+        return openapi.document(app)
+
+    for module in (accounts, repos, issues, labels, comments):
+        app.register_blueprint(module.bp)
+    return app
+
+
+def _agent_env(world: World) -> dict[str, str]:
+    # The organisation's login, so an agent need not guess whose repositories to look at.
+    return {"GITHUB_ORG": world.code.org}
+
+
+SERVICE = ServiceSpec(
+    id="code",
+    hosts=HOSTS,
+    create_app=create_app,
+    build_template=build_template,
+    key_prefix="ghp_",
+    env_vars=("GITHUB_TOKEN", "GH_TOKEN"),
+    agent_env=_agent_env,
+    vendor_error=errors.vendor_error,
+    rate_limit_headers=errors.rate_limit_headers,
+    auth_headers=lambda key, world: {"Authorization": f"token {key}", "Accept": "application/vnd.github+json"},
+    probe="/user",
+)
