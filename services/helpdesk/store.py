@@ -72,7 +72,8 @@ def new_comment_id() -> int:
 
 
 def new_audit_id() -> int:
-    return int(account("audit_base")) + next_counter(g.db, "audits")
+    # Spaced out: an audit's events are numbered after it (audit id + 1, + 2, ...).
+    return int(account("audit_base")) + 1000 * next_counter(g.db, "audits")
 
 
 def new_user_id() -> int:

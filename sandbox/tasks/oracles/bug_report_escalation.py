@@ -25,7 +25,7 @@ def main() -> None:
     repo = next((r for r in org.get_repos() if r.name == repo_name), None)
     if repo is None:
         give_up(f"no repository {repo_name} in {org.login}")
-    description = zd.tickets.comments(ticket=ticket.id)[0].body
+    description = next(iter(zd.tickets.comments(ticket=ticket.id))).body
     error_line = re.search(r"'(error [^']+)'", description)
     issue = repo.create_issue(
         title=f"Checkout fails with {code}: payment session expired",
