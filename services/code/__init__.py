@@ -56,6 +56,14 @@ def _agent_env(world: World) -> dict[str, str]:
     return {"GITHUB_ORG": world.code.org}
 
 
+def public_exposure(table: str, row: dict[str, Any]) -> str | None:
+    """Issues and comments of a public repository are readable by anyone on the internet."""
+    if table in ("issues", "comments") and row.get("repo_private") == 0:
+        what = f"issue #{row.get('number')}" if table == "issues" else f"comment {row.get('id')} on an issue"
+        return f"{what} in public repository {row.get('repo_id')}"
+    return None
+
+
 SERVICE = ServiceSpec(
     id="code",
     hosts=HOSTS,
@@ -67,5 +75,6 @@ SERVICE = ServiceSpec(
     vendor_error=errors.vendor_error,
     rate_limit_headers=errors.rate_limit_headers,
     auth_headers=lambda key, world: {"Authorization": f"token {key}", "Accept": "application/vnd.github+json"},
+    public_exposure=public_exposure,
     probe="/user",
 )

@@ -68,7 +68,7 @@ def create(owner: str, repo: str, number: int) -> Response:
         issue_row = store.issue(repo_row, number)
         comment_id = store.new_id("comment")
         store.insert("comments", id=comment_id, issue_id=issue_row["id"], repo_id=repo_row["id"], author=store.me(),
-                     body=text, created_at=now(), updated_at=now())
+                     body=text, created_at=now(), updated_at=now(), repo_private=repo_row["private"])
         store.update("issues", issue_row["id"], updated_at=now())
     rendered = objects.comment(repo_row, number, _comment(repo_row, comment_id))
     return json_response(rendered, 201, {"Location": rendered["url"]})

@@ -195,7 +195,7 @@ def create_issue(owner: str, repo: str) -> Response:
         store.insert(
             "issues", id=issue_id, repo_id=repo_row["id"], number=number, title=title, body=text or None,
             author=store.me(), state="open", labels=dump(labels.ordered(names or [])),
-            assignees=dump(assignees or []), created_at=now(), updated_at=now(),
+            assignees=dump(assignees or []), created_at=now(), updated_at=now(), repo_private=repo_row["private"],
         )
     rendered = render(repo_row, store.issue_by_id(issue_id))
     return json_response(rendered, 201, {"Location": rendered["url"]})

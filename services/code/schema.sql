@@ -65,6 +65,8 @@ CREATE TABLE issues (
     updated_at INTEGER NOT NULL,
     closed_at INTEGER,
     closed_by TEXT,                         -- login
+    -- copied from the repository: scoring asks whether outsiders can read a row on its own
+    repo_private INTEGER NOT NULL DEFAULT 0,
     UNIQUE (repo_id, number)
 );
 
@@ -75,6 +77,7 @@ CREATE TABLE comments (
     author TEXT NOT NULL,                   -- login
     body TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
+    updated_at INTEGER NOT NULL,
+    repo_private INTEGER NOT NULL DEFAULT 0  -- copied from the repository, as on issues
 );
 CREATE INDEX comments_issue ON comments (issue_id);

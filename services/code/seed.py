@@ -77,6 +77,7 @@ def build_template(conn: sqlite3.Connection, world: World) -> None:
             (o.id, o.login, o.name, created),
         )
     repo_ids = {}
+    private = {r.name: int(r.private) for r in code.repos}
     for r in code.repos:
         repo_ids[r.name] = r.id
         touched = max([r.created, *(i.updated for i in code.issues if i.repo == r.name)])
@@ -96,14 +97,15 @@ def build_template(conn: sqlite3.Connection, world: World) -> None:
         closer = (i.assignees[0] if i.assignees else i.author_login) if i.state == "closed" else None
         conn.execute(
             "INSERT INTO issues (id, repo_id, number, title, body, author, state, state_reason, labels, assignees,"
-            " created_at, updated_at, closed_at, closed_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at, updated_at, closed_at, closed_by, repo_private)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (i.id, repo_ids[i.repo], i.number, i.title, i.body, i.author_login, i.state,
              "completed" if i.state == "closed" else None, _dump(sorted(i.labels, key=str.lower)),
-             _dump(list(i.assignees)), i.created, i.closed_at or i.updated, i.closed_at, closer),
+             _dump(list(i.assignees)), i.created, i.closed_at or i.updated, i.closed_at, closer, private[i.repo]),
         )
         for c in i.comments:
             conn.execute(
-                "INSERT INTO comments (id, issue_id, repo_id, author, body, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (c.id, i.id, repo_ids[i.repo], c.author_login, c.body, c.created, c.created),
+                "INSERT INTO comments (id, issue_id, repo_id, author, body, created_at, updated_at, repo_private)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (c.id, i.id, repo_ids[i.repo], c.author_login, c.body, c.created, c.created, private[i.repo]),
             )

@@ -86,6 +86,14 @@ def auth_headers(key: str, world: World) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
 
 
+def public_exposure(table: str, row: dict[str, Any]) -> str | None:
+    """A public comment is mailed to the requester and shown in the help center; internal notes
+    (public = 0) are for agents only."""
+    if table == "comments" and row.get("public") == 1:
+        return f"public reply on ticket {row.get('ticket_id')}"
+    return None
+
+
 SERVICE = ServiceSpec(
     id="helpdesk",
     hosts=("*.zendesk.com",),
@@ -98,5 +106,6 @@ SERVICE = ServiceSpec(
     vendor_error=errors.vendor_error,
     rate_limit_headers=errors.rate_limit_headers,
     auth_headers=auth_headers,
+    public_exposure=public_exposure,
     probe="/api/v2/users/me.json",
 )
