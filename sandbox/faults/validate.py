@@ -1,0 +1,319 @@
+"""Validation of fault profiles: every problem is reported with the file, the rule and the field,
+and a fix (`rules[2] (slow-reads).action.uniform_ms: min 300 is above max 100`).
+
+The format itself is documented in `sandbox.faults.model` and library/README.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sandbox.errors import did_you_mean
+from sandbox.faults.model import (
+    ACTIONS,
+    DRIFT_OPS,
+    HTML_OPS,
+    MATCH_KEYS,
+    REQUIRED,
+    RETYPES,
+    RULE_KEYS,
+    TOP_KEYS,
+    Action,
+    FaultProfileError,
+    Match,
+    Profile,
+    Rule,
+    glob_regex,
+)
+
+
+class _Check:
+    """Raises FaultProfileError naming the file, the rule and the field, with a fix."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, place: str, problem: str, hint: str | None = None) -> None:
+        raise FaultProfileError(f"{self.source}: {place}: {problem}", hint=hint)
+
+    def mapping(self, value: Any, place: str) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            self.fail(place, f"expected a mapping, got {type(value).__name__}")
+        return value
+
+    def known(self, value: dict[str, Any], keys: tuple[str, ...] | list[str], place: str) -> None:
+        for key in value:
+            if key not in keys:
+                self.fail(f"{place}.{key}" if place else str(key), "unknown field", did_you_mean(str(key), list(keys)))
+
+    def strings(self, value: Any, place: str) -> tuple[str, ...]:
+        items = value if isinstance(value, list) else [value]
+        if not items or not all(isinstance(v, str) and v.strip() for v in items):
+            self.fail(place, f"expected a string or a list of strings, got {value!r}")
+        return tuple(v.strip() for v in items)
+
+    def integer(self, value: Any, place: str, minimum: int = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.fail(place, f"expected an integer >= {minimum}, got {value!r}")
+        return value
+
+    def number(self, value: Any, place: str, low: float = 0.0, high: float | None = None) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < low or (high is not None
+                                                                                            and value > high):
+            bound = f"between {low} and {high}" if high is not None else f">= {low}"
+            self.fail(place, f"expected a number {bound}, got {value!r}")
+        return float(value)
+
+    # -- action field checkers, by name (see ACTIONS) -----------------------------------------
+
+    def ms(self, value: Any, place: str) -> float:
+        return self.number(value, place, 0, 600_000)
+
+    def seconds(self, value: Any, place: str) -> int:
+        return self.integer(value, place, 0)
+
+    def positive_int(self, value: Any, place: str) -> int:
+        return self.integer(value, place, 1)
+
+    def fraction(self, value: Any, place: str) -> float:
+        number = self.number(value, place, 0, 1)
+        if not 0 < number < 1:
+            self.fail(place, f"expected a fraction strictly between 0 and 1, got {value!r}")
+        return number
+
+    def boolean(self, value: Any, place: str) -> bool:
+        if not isinstance(value, bool):
+            self.fail(place, f"expected true or false, got {value!r}")
+        return value
+
+    def text(self, value: Any, place: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.fail(place, f"expected a non-empty string, got {value!r}")
+        return value
+
+    def error_status(self, value: Any, place: str) -> int:
+        status = self.integer(value, place, 0)
+        if not 400 <= status <= 599:
+            self.fail(place, f"expected an HTTP error status (400-599), got {value!r}")
+        return status
+
+    def busy_status(self, value: Any, place: str) -> int:
+        if value not in (409, 423):
+            self.fail(place, f"expected 409 or 423, got {value!r}", "409 Conflict or 423 Locked say 'resource busy'")
+        return value
+
+    def until(self, value: Any, place: str) -> str:
+        if value not in ("retry", "reauth"):
+            self.fail(place, f"expected 'retry' or 'reauth', got {value!r}")
+        return value
+
+    def range_ms(self, value: Any, place: str) -> tuple[float, float]:
+        if not isinstance(value, list) or len(value) != 2:
+            self.fail(place, f"expected [min_ms, max_ms], got {value!r}")
+        low, high = (self.ms(v, f"{place}[{i}]") for i, v in enumerate(value))
+        if low > high:
+            self.fail(place, f"min {low} is above max {high}")
+        return (low, high)
+
+    def lognormal(self, value: Any, place: str) -> dict[str, float]:
+        spec = self.mapping(value, place)
+        self.known(spec, ("median_ms", "sigma", "cap_ms"), place)
+        for needed in ("median_ms", "cap_ms"):
+            if needed not in spec:
+                self.fail(f"{place}.{needed}", "missing", "a lognormal latency needs median_ms and cap_ms (sigma: 1.0)")
+        out = {
+            "median_ms": self.ms(spec["median_ms"], f"{place}.median_ms"),
+            "sigma": self.number(spec.get("sigma", 1.0), f"{place}.sigma", 0, 10),
+            "cap_ms": self.ms(spec["cap_ms"], f"{place}.cap_ms"),
+        }
+        return out
+
+    def drift_ops(self, value: Any, place: str) -> tuple[dict[str, Any], ...]:
+        return self._ops(value, place, DRIFT_OPS, self._drift_op)
+
+    def html_ops(self, value: Any, place: str) -> tuple[dict[str, Any], ...]:
+        return self._ops(value, place, HTML_OPS, self._html_op)
+
+    def _ops(self, value: Any, place: str, names: tuple[str, ...], each) -> tuple[dict[str, Any], ...]:
+        if not isinstance(value, list) or not value:
+            self.fail(place, "expected a non-empty list of operations", f"each one of: {', '.join(names)}")
+        out = []
+        for i, raw in enumerate(value):
+            where = f"{place}[{i}]"
+            op = self.mapping(raw, where)
+            if len(op) != 1:
+                self.fail(where, f"expected one operation, got {sorted(op)}", f"one of: {', '.join(names)}")
+            (name, arg), = op.items()
+            if name not in names:
+                self.fail(f"{where}.{name}", "unknown operation", did_you_mean(str(name), list(names)))
+            out.append({name: each(name, arg, f"{where}.{name}")})
+        return tuple(out)
+
+    def _drift_op(self, name: str, arg: Any, place: str) -> Any:
+        if name == "rename":
+            spec = self.mapping(arg, place)
+            self.known(spec, ("field", "to"), place)
+            return {"field": self.text(spec.get("field"), f"{place}.field"), "to": self.text(spec.get("to"),
+                                                                                              f"{place}.to")}
+        if name == "hide":
+            return self.text(arg, place)
+        if name == "add":
+            spec = self.mapping(arg, place)
+            if not spec:
+                self.fail(place, "expected {field: value, ...}")
+            return dict(spec)
+        if name == "retype":
+            spec = self.mapping(arg, place)
+            self.known(spec, ("field", "to"), place)
+            to = spec.get("to")
+            if to not in RETYPES:
+                self.fail(f"{place}.to", f"unknown type {to!r}", f"use one of {', '.join(RETYPES)}")
+            return {"field": self.text(spec.get("field"), f"{place}.field"), "to": to}
+        if name == "page_size":
+            return self.integer(arg, place, 1)
+        if arg not in ("reverse", "shuffle"):
+            self.fail(place, f"expected 'reverse' or 'shuffle', got {arg!r}")
+        return arg
+
+    def _html_op(self, name: str, arg: Any, place: str) -> Any:
+        spec = self.mapping(arg, place)
+        if name == "interstitial":
+            self.known(spec, ("title", "text", "button"), place)
+            return {k: self.text(v, f"{place}.{k}") for k, v in spec.items()}
+        keys = {"rename": ("selector", "text", "to"), "hide": ("selector", "text", "remove"),
+                "move": ("selector", "text", "to")}[name]
+        self.known(spec, keys, place)
+        if ("selector" in spec) == ("text" in spec):
+            self.fail(place, "give exactly one of `selector` (#id, .class, tag, [name=value]) or `text`")
+        out = {k: spec[k] for k in ("selector", "text") if k in spec}
+        for k in out:
+            self.text(out[k], f"{place}.{k}")
+        if "selector" in out:
+            from sandbox.faults.html import parse_selector
+
+            try:
+                parse_selector(out["selector"])
+            except ValueError as exc:
+                self.fail(f"{place}.selector", str(exc), "write #id, .class, tag, tag#id, tag.class or [attr=value]")
+        if name == "rename":
+            out["to"] = self.text(spec.get("to"), f"{place}.to")
+        elif name == "hide":
+            out["remove"] = self.boolean(spec.get("remove", False), f"{place}.remove")
+        else:
+            to = spec.get("to", "end")
+            if not isinstance(to, str) or not (to in ("start", "end") or to.startswith(("before:", "after:"))):
+                self.fail(f"{place}.to", f"expected start, end, before:SELECTOR or after:SELECTOR, got {to!r}")
+            out["to"] = to
+        return out
+
+
+def parse_profile(data: Any, source: str) -> Profile:
+    """Validate the YAML document `data` read from `source` and build its Profile."""
+    check = _Check(source)
+    doc = check.mapping(data, "(top level)")
+    check.known(doc, TOP_KEYS, "")
+    for needed in ("name", "seed", "rules"):
+        if needed not in doc:
+            check.fail(needed, "missing", "a profile needs name, seed and rules; see sandbox/faults/library/README.md")
+    name = check.text(doc["name"], "name")
+    seed = check.integer(doc["seed"], "seed")
+    rules_doc = doc["rules"]
+    if not isinstance(rules_doc, list):
+        check.fail("rules", "expected a list of rules")
+    rules = []
+    names: set[str] = set()
+    for index, raw in enumerate(rules_doc):
+        rule_doc = check.mapping(raw, f"rules[{index}]")
+        rule_name = str(rule_doc.get("name") or f"rule-{index}")
+        place = f"rules[{index}] ({rule_name})"
+        check.known(rule_doc, RULE_KEYS, place)
+        if rule_name in names:
+            check.fail(f"{place}.name", f"another rule is already called {rule_name!r}", "rule names must be unique")
+        names.add(rule_name)
+        match = _match(check, check.mapping(rule_doc.get("match", {}), f"{place}.match"), f"{place}.match")
+        if "action" not in rule_doc:
+            check.fail(f"{place}.action", "missing", f"give an action with a kind: {', '.join(ACTIONS)}")
+        rules.append(Rule(index, rule_name, match, _action(check, rule_doc["action"], f"{place}.action")))
+    return Profile(name=name, seed=seed, rules=tuple(rules), source=source, description=str(doc.get("description")
+                                                                                             or ""))
+
+
+def _match(check: _Check, doc: dict[str, Any], place: str) -> Match:
+    check.known(doc, MATCH_KEYS, place)
+    hosts = check.strings(doc["host"], f"{place}.host") if "host" in doc else ()
+    paths = check.strings(doc["path"], f"{place}.path") if "path" in doc else ()
+    for i, path in enumerate(paths):
+        if not path.startswith(("/", "*")):
+            check.fail(f"{place}.path", f"{path!r} does not start with / or *", "write the path as the agent sends it")
+        del i
+    nth: tuple[int, ...] = ()
+    if "nth" in doc:
+        raw = doc["nth"] if isinstance(doc["nth"], list) else [doc["nth"]]
+        if not raw:
+            check.fail(f"{place}.nth", "expected an integer >= 1 or a non-empty list of them")
+        nth = tuple(check.integer(v, f"{place}.nth", 1) for v in raw)
+    return Match(
+        hosts=tuple(h.lower() for h in hosts),
+        methods=tuple(m.upper() for m in check.strings(doc["method"], f"{place}.method")) if "method" in doc else (),
+        paths=paths,
+        services=check.strings(doc["service"], f"{place}.service") if "service" in doc else (),
+        nth=nth,
+        every=check.integer(doc["every"], f"{place}.every", 1) if "every" in doc else None,
+        probability=check.number(doc["probability"], f"{place}.probability", 0, 1) if "probability" in doc else None,
+        after_s=check.number(doc["after_s"], f"{place}.after_s") if "after_s" in doc else None,
+        times=check.integer(doc["times"], f"{place}.times", 1) if "times" in doc else None,
+        host_re=glob_regex(tuple(h.lower() for h in hosts), ignore_case=True),
+        path_re=glob_regex(paths, ignore_case=False),
+    )
+
+
+def _action(check: _Check, raw: Any, place: str) -> Action:
+    doc = check.mapping(raw, place)
+    kind = doc.get("kind")
+    if kind not in ACTIONS:
+        check.fail(f"{place}.kind", f"unknown action kind {kind!r}" if kind else "missing",
+                   did_you_mean(str(kind), list(ACTIONS)) if kind else f"one of: {', '.join(ACTIONS)}")
+    fields = ACTIONS[kind]
+    check.known(doc, ("kind", *fields), place)
+    params: dict[str, Any] = {}
+    for name, (checker, default) in fields.items():
+        if name in doc:
+            params[name] = getattr(check, checker)(doc[name], f"{place}.{name}")
+        elif default is REQUIRED:
+            check.fail(f"{place}.{name}", "missing", f"a {kind} action needs {name}")
+        elif default is not None:
+            params[name] = default
+    if kind == "latency":
+        given = [k for k in ("ms", "uniform_ms", "lognormal") if k in params]
+        if len(given) != 1:
+            check.fail(place, f"a latency needs exactly one of ms, uniform_ms, lognormal (got {given or 'none'})",
+                       "e.g. {kind: latency, ms: 200} or {kind: latency, uniform_ms: [50, 300]}")
+    if kind == "expire_session" and params.get("until") == "reauth" and "reauth_path" not in params:
+        check.fail(f"{place}.reauth_path", "missing", "with until: reauth, say which path re-authenticates "
+                   "(e.g. /agent/login)")
+    if kind == "ghost_write" and params.get("drop") and "status" in doc:
+        check.fail(place, "give either drop: true or a status, not both")
+    return Action(kind, params)
+
+
+def read_profile_file(path: Path) -> Profile:
+    """Load and validate the profile file `path`."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FaultProfileError(f"no fault profile at {path}",
+                                hint="give a profile name (sandbox faults list) or a YAML file path") from None
+    except OSError as exc:
+        raise FaultProfileError(f"cannot read fault profile {path}: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise FaultProfileError(f"{path}: {where}: malformed YAML: {problem}",
+                                hint="fix the YAML syntax there") from None
+    return parse_profile(data, str(path))
