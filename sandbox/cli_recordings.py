@@ -1,0 +1,213 @@
+"""`sandbox recordings ...` and `sandbox replay`: the command line over sandbox.recordings.
+
+    sandbox recordings list                      the recordings in ./recordings (or $SANDBOX_RECORDINGS)
+    sandbox recordings show NAME                 header and one line per exchange
+    sandbox recordings scan [NAME...]            token-shaped strings left in recordings: exit 1 if any
+    sandbox recordings import FILE NAME          a HAR or mitmproxy flow file, as a recording
+    sandbox recordings export NAME OUT.har       any recording as HAR 1.2
+    sandbox replay NAME -- COMMAND               re-run an agent against a recording, compare with the original
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from sandbox.errors import SandboxError
+from sandbox.home import Home
+
+
+def _friendly(fn):
+    # As in sandbox.cli (imported from there, `python -m sandbox.cli` would import itself twice).
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SandboxError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"  hint: {exc.hint}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def _home(ctx: click.Context) -> Home:
+    return Home.resolve((ctx.find_root().obj or {}).get("home"))
+
+
+@click.group()
+def recordings() -> None:
+    """Recorded episodes: list, show, scan for secrets, import HAR / mitmproxy flows, export HAR."""
+
+
+@recordings.command("list")
+@click.option("--dir", "folder", type=click.Path(file_okay=False), default=None,
+              help="Recordings folder (default $SANDBOX_RECORDINGS or ./recordings).")
+@_friendly
+def list_(folder) -> None:
+    """List recordings with their exchange count, task and source."""
+    from sandbox.recordings.format import RecordingError, read_recording
+    from sandbox.recordings.store import list_recordings
+
+    for path in list_recordings(folder):
+        try:
+            rec = read_recording(path)
+            click.echo(f"{path.stem}\t{len(rec.exchanges)} exchanges\ttask={rec.header.get('task') or '-'}"
+                       f"\t{rec.header.get('source', '')}")
+        except RecordingError as exc:
+            click.echo(f"{path.stem}\tUNREADABLE: {exc.message}")
+
+
+@recordings.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the header as JSON.")
+@_friendly
+def show(name, as_json) -> None:
+    """Print a recording's header and one line per exchange."""
+    from sandbox.recordings.store import load
+
+    rec = load(name)
+    if as_json:
+        click.echo(json.dumps(rec.header, indent=2))
+        return
+    h = rec.header
+    click.echo(f"{rec.path}: {len(rec.exchanges)} exchanges, format v{h['version']}, source {h.get('source')}, "
+               f"seed {h.get('seed')}, task {h.get('task') or '-'}, on_miss {h.get('on_miss', 'error')}")
+    for ex in rec.exchanges:
+        stream = f" [{len(ex.response.events)} events]" if ex.response.events is not None else ""
+        click.echo(f"  #{ex.seq:<4} {ex.request.method:<6} {ex.request.url}  -> {ex.response.status}{stream}  "
+                   f"({ex.upstream})")
+
+
+@recordings.command("scan")
+@click.argument("names", nargs=-1)
+@_friendly
+def scan(names) -> None:
+    """Fail (exit 1) if any recording still holds a token-shaped string or an unredacted credential."""
+    from sandbox.recordings.scan import scan_file
+    from sandbox.recordings.store import list_recordings, resolve
+
+    paths = [resolve(n) for n in names] if names else list_recordings()
+    leaks = [leak for path in paths for leak in scan_file(path)]
+    for leak in leaks:
+        click.echo(leak.render())
+    click.echo(f"scanned {len(paths)} recording(s): {len(leaks)} secret(s) found", err=bool(leaks))
+    sys.exit(1 if leaks else 0)
+
+
+@recordings.command("import")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["auto", "har", "mitmproxy"]), default="auto", show_default=True)
+@click.option("--redact-field", "fields", multiple=True, help="More field names to redact (repeat).")
+@click.option("--redact-pattern", "patterns", multiple=True, help="More regular expressions to redact (repeat).")
+@_friendly
+def import_(source, name, fmt, fields, patterns) -> None:
+    """Import a HAR file (browsers, Charles, Insomnia, mitmproxy) or a mitmproxy flow file as NAME."""
+    from sandbox.recordings.redact import Redactor
+    from sandbox.recordings.store import resolve, save
+
+    redactor = Redactor(tuple(fields), tuple(patterns))
+    if fmt == "auto":
+        fmt = "har" if source.lower().endswith((".har", ".json")) else "mitmproxy"
+    if fmt == "har":
+        from sandbox.recordings.har import read_har
+
+        rec, skipped = read_har(source, redactor, name=Path(name).stem)
+    else:
+        from sandbox.recordings.mitm import read_flows
+
+        rec, skipped = read_flows(source, redactor, name=Path(name).stem)
+    target = save(rec, resolve(name))
+    note = f" ({skipped} entries without a response skipped)" if skipped else ""
+    click.echo(f"imported {len(rec.exchanges)} exchanges into {target}{note}")
+
+
+@recordings.command("export")
+@click.argument("name")
+@click.argument("out", type=click.Path(dir_okay=False))
+@_friendly
+def export(name, out) -> None:
+    """Export recording NAME as a HAR 1.2 file."""
+    from sandbox.recordings.har import write_har
+    from sandbox.recordings.store import load
+
+    rec = load(name)
+    click.echo(f"exported {len(rec.exchanges)} exchanges to {write_har(rec, out)}")
+
+
+@click.command()
+@click.argument("recording")
+@click.argument("command", nargs=-1, required=True)
+@click.option("--timeout", type=float, default=None, help="Seconds before the agent is killed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@click.pass_context
+@_friendly
+def replay(ctx, recording, command, timeout, as_json) -> None:
+    """Re-run COMMAND as an agent against RECORDING (a name or a path) and compare with the original run.
+
+    \b
+    sandbox replay refund-run -- python examples/careful_refund_agent.py
+
+    Nothing is contacted: every request is answered from the recording. The episode is scored with
+    the recording's task; exit status 0 if exchanges, state changes and score equal the original's,
+    1 (and what changed) if not, 2 on bad input.
+    """
+    from sandbox.recordings.compare import differences, summarize
+    from sandbox.recordings.store import load
+
+    home = _home(ctx)
+    rec = load(recording)
+    episode_id, ledger_path = _run_replay(home, rec, list(command), timeout)
+    replayed = summarize(ledger_path)
+    changed = differences(rec.header.get("original"), replayed)
+    if as_json:
+        click.echo(json.dumps({"episode": episode_id, "recording": str(rec.path), "replayed": replayed,
+                               "differences": changed}, indent=2))
+    else:
+        click.echo(f"replayed {rec.name} in episode {episode_id} (ledger {ledger_path})")
+        click.echo("\n".join(changed) if changed else "same exchanges, state changes and score as the original run")
+    sys.exit(1 if changed else 0)
+
+
+def _run_replay(home, rec, command: list[str], timeout: float | None) -> tuple[str, Path]:
+    from sandbox.supervisor import Sandbox, running_ports
+
+    ports = running_ports(home)
+    if ports:
+        return _replay_in(home, rec, command, timeout, ports)
+    with Sandbox(home, ephemeral=True) as sandbox:
+        return _replay_in(home, rec, command, timeout, sandbox.ports)
+
+
+def _replay_in(home, rec, command: list[str], timeout: float | None, ports) -> tuple[str, Path]:
+    from sandbox.agent_env import agent_env
+    from sandbox.episodes import EpisodeStore
+    from sandbox.runner import finish_and_score, run_task
+    from sandbox.tasks.model import Task
+
+    spec = rec.header.get("task_spec")
+    if spec:
+        result = run_task(Task.from_spec(spec), command, home=home, ports=ports, timeout=timeout, mode="replay",
+                          recording=str(rec.path))
+        return result.episode.id, home.ledger_path(result.episode.id)
+    store = EpisodeStore(home)  # no task (an imported recording): run, finish, compare the traffic only
+    try:
+        episode = store.create(int(rec.header.get("seed") or 0), mode="replay", recording=str(rec.path))
+        env = {**os.environ, **agent_env(home, episode, ports)}
+        try:
+            subprocess.run(command, env=env, timeout=timeout, check=False)
+        except subprocess.TimeoutExpired:
+            pass
+        finish_and_score(store, episode.id)
+        return episode.id, home.ledger_path(episode.id)
+    finally:
+        store.close()

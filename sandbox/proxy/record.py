@@ -1,0 +1,149 @@
+"""Record mode: every answered exchange of a recording episode goes to its recording, redacted.
+
+For an episode created with `mode="record"` and a `recording` path, each exchange that an upstream
+answered (a fake: outcome `routed`, or a real host: `forwarded`) is appended, one line, to the
+episode's partial recording file before the response is sent (`sandbox.recordings.store`); the
+episode's finish turns it into the recording. Refused requests and the proxy's own answers are not
+recorded: the proxy makes them again by itself on replay.
+
+What is kept is what the agent sent and received: the request as it left the agent (scheme, host
+and port from before route rewrote them, without the proxy's X-Sandbox-* headers), the response
+as the agent got it, timing, the episode clock, and which upstream answered. Secrets are redacted
+first (`sandbox.recordings.redact`, options `record_redact_fields` and `record_redact_patterns`).
+
+Streams (server-sent events, NDJSON, chunked bodies without a length) are passed through as they
+arrive instead of being buffered, and kept piece by piece with their timing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Sequence
+
+from mitmproxy import ctx, exceptions, http
+
+from sandbox.clock import episode_time
+from sandbox.proxy.flows import EPISODE, EXCHANGE, ORIGIN, OUTCOME, SERVICE, sandbox_answer
+from sandbox.recordings.format import Exchange, RecordedRequest, RecordedResponse
+from sandbox.recordings.redact import Redactor
+from sandbox.recordings.store import append_partial
+from sandbox.recordings.stream import StreamTap, is_sse, is_stream
+
+logger = logging.getLogger(__name__)
+
+_TAP = "sandbox.record_tap"
+_NOT_RECORDED_HEADERS = (b"x-sandbox-", b"proxy-authorization", b"proxy-connection")
+
+
+def recording_of(flow: http.HTTPFlow, mode: str) -> str | None:
+    """The recording path of the flow's episode, if that episode is in `mode`."""
+    episode = flow.metadata.get(EPISODE)
+    if episode is None or episode.mode != mode:
+        return None
+    return getattr(episode, "recording", None)
+
+
+class Record:
+    def __init__(self) -> None:
+        self.redactor = Redactor()
+        self._first: dict[str, float] = {}  # episode -> when its first recorded request started
+
+    def load(self, loader) -> None:
+        loader.add_option("record_redact_fields", Sequence[str], [],
+                          "More header, query, form or JSON field names whose values are redacted in recordings.")
+        loader.add_option("record_redact_patterns", Sequence[str], [],
+                          "More regular expressions redacted anywhere in recordings.")
+
+    def configure(self, updated: set[str]) -> None:
+        if not {"record_redact_fields", "record_redact_patterns"} & updated:
+            return
+        for pattern in ctx.options.record_redact_patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise exceptions.OptionsError(f"Cannot parse record_redact_patterns entry {pattern!r}: {exc}") from None
+        self.redactor = Redactor(tuple(ctx.options.record_redact_fields), tuple(ctx.options.record_redact_patterns))
+
+    def requestheaders(self, flow: http.HTTPFlow) -> None:
+        if recording_of(flow, "record"):
+            request = flow.request
+            flow.metadata[ORIGIN] = (request.scheme, request.host, request.port)
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        response = flow.response
+        if response is None or not recording_of(flow, "record") or flow.metadata.get(OUTCOME) not in _ANSWERED:
+            return
+        headers = response.headers
+        if is_stream(headers.get("content-type"), headers.get("transfer-encoding"), headers.get("content-length")):
+
+            def done(body: bytes, response: http.Response = response) -> None:
+                response.data.content = body  # so the ledger (and `response` below) see the whole body
+
+            tap = StreamTap(is_sse(headers.get("content-type")), done)
+            response.stream = tap
+            flow.metadata[_TAP] = tap
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        path = recording_of(flow, "record")
+        if not path or flow.metadata.get(OUTCOME) not in _ANSWERED or EXCHANGE not in flow.metadata:
+            return
+        episode = flow.metadata[EPISODE]
+        try:
+            exchange = self._exchange(flow)
+            append_partial(path, episode.id, exchange, self.redactor.config())
+        except OSError as exc:
+            logger.error("recording %s of episode %s is not writable: %s", path, episode.id, exc)
+            flow.response = sandbox_answer(
+                503, "sandbox_recording_unavailable",
+                f"The sandbox could not write this exchange to the recording of episode {episode.id!r}.",
+                hint=f"check that {path} is writable (disk full?) and the proxy's log")
+
+    def _exchange(self, flow: http.HTTPFlow) -> Exchange:
+        request, response = flow.request, flow.response
+        assert response is not None
+        episode = flow.metadata[EPISODE]
+        scheme, host, port = flow.metadata.get(ORIGIN) or (request.scheme, request.host, request.port)
+        path, _, query = request.path.partition("?")
+        redact = self.redactor
+        headers = [(k, v) for k, v in request.headers.items(multi=True)
+                   if not k.lower().encode().startswith(_NOT_RECORDED_HEADERS)]
+        request_body = request.get_content(strict=False) or b""
+        known = redact.known_secrets(headers, query, request_body, request.headers.get("content-type"))
+        recorded_request = RecordedRequest(
+            method=request.method, scheme=scheme, host=host, port=port, path=path, query=redact.query(query),
+            http_version=request.http_version, headers=redact.headers(headers),
+            body=redact.body(request_body, request.headers.get("content-type")),
+        )
+        tap: StreamTap | None = flow.metadata.get(_TAP)
+        content_type = response.headers.get("content-type")
+        events = None
+        if tap is not None:
+            events = tap.events()
+            for event in events:
+                event.data = redact.scrub(redact.body(event.data, content_type), known)
+        recorded_response = RecordedResponse(
+            status=response.status_code, reason=response.reason, http_version=response.http_version,
+            headers=redact.headers(response.headers.items(multi=True)),
+            body=b"" if events is not None else redact.scrub(
+                redact.body(response.get_content(strict=False) or b"", content_type), known),
+            events=events,
+        )
+        started = request.timestamp_start or time.time()
+        first = self._first.setdefault(episode.id, started)
+        ended = response.timestamp_end or time.time()
+        exchange_id = flow.metadata[EXCHANGE]
+        service = flow.metadata.get(SERVICE)
+        return Exchange(
+            request=recorded_request,
+            response=recorded_response,
+            upstream=f"fake:{service}" if flow.metadata.get(OUTCOME) == "routed" and service else "real",
+            clock=episode_time(exchange_id, episode.clock_start),
+            exchange=exchange_id,
+            timing={"start_ms": round((started - first) * 1000.0, 1),
+                    "duration_ms": round((ended - started) * 1000.0, 1)},
+        )
+
+
+_ANSWERED = ("routed", "forwarded")
