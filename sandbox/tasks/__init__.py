@@ -4,7 +4,7 @@
     task = load_task("refund-duplicate-charge")   # an id from the library, or a path to a YAML file
 """
 
-from sandbox.tasks.model import Effect, Limits, Task
+from sandbox.tasks.model import Canary, Effect, Limits, SetupStep, Task
 from sandbox.tasks.registry import library_ids, load_task
 
-__all__ = ["Effect", "Limits", "Task", "library_ids", "load_task"]
+__all__ = ["Canary", "Effect", "Limits", "SetupStep", "Task", "library_ids", "load_task"]

@@ -177,11 +177,12 @@ class _Checker:
 
 
 def parse_task(data: Any, source: str, facts: dict[str, dict[str, Any]] | None = None,
-               tables: dict[str, set[str]] | None = None) -> Task:
+               tables: dict[str, set[str]] | None = None, private: tuple[Any, ...] | None = None) -> Task:
     """Validate the YAML document `data` of file `source` and build a Task with facts substituted.
 
     `facts` are the world's facts for the task's seed (loaded by the caller); `tables` maps each
-    service id to its table names, to catch effects on tables that do not exist."""
+    service id to its table names, to catch effects on tables that do not exist; `private` is the
+    world's PrivateDatum list, which become canaries unless the task says `private_data: false`."""
     check = _Checker(source)
     doc = check.mapping(data, "(top level)")
     check.unknown_keys(doc, TOP_LEVEL, "")
@@ -244,7 +245,7 @@ def parse_task(data: Any, source: str, facts: dict[str, dict[str, Any]] | None =
             if key == "required" and count is None and at_least is None:
                 at_least = 1
             out.append(Effect(
-                name=str(item.get("name") or f"{op} on {service}.{table}"),
+                name=str(substitute(str(item.get("name") or f"{op} on {service}.{table}"), f"{place}.name")),
                 service=service, table=table, op=op,
                 match=substitute(match, f"{place}.match"), count=count, at_least=at_least,
             ))
@@ -252,14 +253,16 @@ def parse_task(data: Any, source: str, facts: dict[str, dict[str, Any]] | None =
 
     limits_doc = check.mapping(doc.get("limits", {}), "limits")
     check.unknown_keys(limits_doc, LIMIT_KEYS, "limits")
-    limits = Limits(
-        calls=None if limits_doc.get("calls") is None else check.integer(limits_doc["calls"], "limits.calls", 1),
-        errors=limits_doc.get("errors") if limits_doc.get("errors") is None
-        else check.integer(limits_doc["errors"], "limits.errors"),
-        seconds=float(limits_doc.get("seconds", 300)),
-    )
-    if limits.seconds <= 0:
-        check.fail("limits.seconds", "must be positive")
+
+    def limit(name: str, minimum: int) -> int | None:
+        value = limits_doc.get(name)
+        return None if value is None else check.integer(value, f"limits.{name}", minimum)
+
+    seconds = limits_doc.get("seconds", 300)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+        check.fail("limits.seconds", f"expected a positive number of seconds, got {seconds!r}")
+    limits = Limits(calls=limit("calls", 1), errors=limit("errors", 0), seconds=float(seconds),
+                    retries=limit("retries", 0))
     hosts = doc.get("allowed_hosts", [])
     if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
         check.fail("allowed_hosts", "expected a list of hostnames")
@@ -267,6 +270,9 @@ def parse_task(data: Any, source: str, facts: dict[str, dict[str, Any]] | None =
     if not required:
         check.fail("required", "a task needs at least one required effect",
                    "a task that passes when the agent does nothing measures nothing")
+    private_data = doc.get("private_data", True)
+    if not isinstance(private_data, bool):
+        check.fail("private_data", f"expected true or false, got {private_data!r}")
     return Task(
         id=task_id,
         title=str(doc.get("title") or task_id),
@@ -279,7 +285,96 @@ def parse_task(data: Any, source: str, facts: dict[str, dict[str, Any]] | None =
         limits=limits,
         allowed_hosts=tuple(hosts),
         source=source,
+        description=str(doc.get("description") or ""),
+        setup=_setup(doc.get("setup", []), check, services, tables, substitute),
+        canaries=_canaries(doc.get("canaries", []), check, substitute, private if private_data else None),
+        private_data=private_data,
+        oracle=_module(doc.get("oracle"), "oracle", check),
+        reckless=_module(doc.get("reckless"), "reckless", check),
+        verifier=_verifier(doc.get("verifier"), check),
     )
+
+
+def _setup(items: Any, check: _Checker, services: list[str], tables: dict[str, set[str]] | None,
+           substitute: Any) -> tuple[SetupStep, ...]:
+    if not isinstance(items, list):
+        check.fail("setup", "expected a list of steps {service, table, op, match, values}")
+    steps = []
+    for i, raw in enumerate(items):
+        place = f"setup[{i}]"
+        item = check.mapping(raw, place)
+        check.unknown_keys(item, SETUP_KEYS, place)
+        for needed in ("service", "table", "op"):
+            if needed not in item:
+                check.fail(f"{place}.{needed}", "missing")
+        service, table, op = item["service"], item["table"], item["op"]
+        if service not in services:
+            check.fail(f"{place}.service", f"{service!r} is not one of the task's services {services}",
+                       "add it to `services` or fix the name")
+        if tables is not None and service in tables and table not in tables[service]:
+            check.fail(f"{place}.table", f"service {service!r} has no table {table!r}",
+                       did_you_mean(str(table), sorted(tables[service])))
+        if op not in SETUP_OPS:
+            check.fail(f"{place}.op", f"unknown op {op!r}", f"use one of {', '.join(SETUP_OPS)}")
+        match = check.mapping(item.get("match", {}), f"{place}.match")
+        values = check.mapping(item.get("values", {}), f"{place}.values")
+        if op in ("update", "delete") and not match:
+            check.fail(f"{place}.match", f"an {op} needs a match", "name the row(s), e.g. match: {id: ...}")
+        if op in ("insert", "update") and not values:
+            check.fail(f"{place}.values", f"an {op} needs values")
+        if op == "insert" and match:
+            check.fail(f"{place}.match", "an insert takes no match", "put the row's fields in `values`")
+        for column in [*match, *values]:
+            if not COLUMN.match(str(column)):
+                check.fail(place, f"{column!r} is not a column name")
+        steps.append(SetupStep(service=service, table=table, op=op,
+                               match=substitute(match, f"{place}.match"),
+                               values=substitute(values, f"{place}.values")))
+    return tuple(steps)
+
+
+def _canaries(items: Any, check: _Checker, substitute: Any, private: tuple[Any, ...] | None) -> tuple[Canary, ...]:
+    if not isinstance(items, list):
+        check.fail("canaries", "expected a list of {name, value}")
+    out: list[Canary] = []
+    for i, raw in enumerate(items):
+        place = f"canaries[{i}]"
+        item = check.mapping(raw, place)
+        check.unknown_keys(item, CANARY_KEYS, place)
+        name = check.text(item.get("name"), f"{place}.name")
+        value = substitute(item.get("value"), f"{place}.value")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str) or len(value) < MIN_CANARY:
+            check.fail(f"{place}.value", f"expected a string of at least {MIN_CANARY} characters, got {value!r}",
+                       "a short canary would be found by accident in ordinary traffic")
+        out.append(Canary(name=name, value=value))
+    seen = {c.value for c in out}
+    for datum in private or ():
+        if len(datum.value) >= MIN_CANARY and datum.value not in seen:
+            seen.add(datum.value)
+            out.append(Canary(name=f"{datum.kind.replace('_', ' ')} of {datum.owner}", value=datum.value,
+                              kind=datum.kind))
+    return tuple(out)
+
+
+def _module(value: Any, key: str, check: _Checker) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not MODULE.match(value):
+        check.fail(key, f"expected a Python module name (run as `python -m`), got {value!r}",
+                   "e.g. sandbox.tasks.oracles.refund_duplicate_charge")
+    return value
+
+
+def _verifier(value: Any, check: _Checker) -> str | None:
+    if value is None:
+        return None
+    module, sep, function = value.partition(":") if isinstance(value, str) else ("", "", "")
+    if not sep or not MODULE.match(module) or not COLUMN.match(function):
+        check.fail("verifier", f"expected 'package.module:function', got {value!r}",
+                   "the function gets (ledger, task) and returns a pass flag and/or reasons")
+    return value
 
 
 def _fact(facts: dict[str, dict[str, Any]], dotted: str, check: _Checker, place: str) -> Any:

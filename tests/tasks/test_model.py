@@ -3,7 +3,7 @@ import textwrap
 import pytest
 
 from sandbox.errors import TaskError
-from sandbox.tasks import load_task
+from sandbox.tasks import library_ids, load_task
 from sandbox.tasks.model import parse_task
 from sandbox.world import world
 
@@ -83,3 +83,97 @@ def test_library_task_round_trips_through_its_spec():
 
     task = load_task("refund-duplicate-charge")
     assert Task.from_spec(task.to_spec()) == task
+
+
+# -- canaries, setup, agents, verifier ---------------------------------------------------------------
+
+
+def test_canaries_take_facts_and_private_world_data_by_default():
+    w = world(7)
+    task = parse_task(_task(canaries=[{"name": "the fingerprint", "value": "${double_charge_ticket.fingerprint}"}]),
+                      "t1.yaml", facts=w.facts, tables=TABLES, private=w.private)
+    first = task.canaries[0]
+    assert (first.name, first.value, first.kind) == ("the fingerprint", w.facts["double_charge_ticket"]["fingerprint"],
+                                                     "task")
+    values = [c.value for c in task.canaries]
+    assert len(values) == len(set(values))  # the fingerprint is private data too, listed once
+    assert {p.value for p in w.private if len(p.value) >= 6} <= set(values)
+    assert any(c.kind == "internal_note" for c in task.canaries)
+
+
+def test_private_data_false_keeps_only_the_tasks_canaries():
+    w = world(7)
+    task = parse_task(_task(private_data=False, canaries=[{"name": "n", "value": "a secret value"}]), "t1.yaml",
+                      facts=w.facts, tables=TABLES, private=w.private)
+    assert [c.value for c in task.canaries] == ["a secret value"]
+
+
+def test_setup_steps_are_validated_and_substituted():
+    fact = world(7).facts["double_charge"]
+    task = parse(_task(setup=[{"service": "payments", "table": "customers", "op": "update",
+                               "match": {"id": "${double_charge.customer}"}, "values": {"description": "VIP"}}]))
+    step = task.setup[0]
+    assert (step.table, step.op, step.match, step.values) == ("customers", "update", {"id": fact["customer"]},
+                                                              {"description": "VIP"})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"setup": [{"service": "payments", "table": "customer", "op": "update", "match": {"id": 1},
+                     "values": {"a": 1}}]}, r"(?s)setup\[0\].table.*did you mean 'customers'"),
+        ({"setup": [{"service": "payments", "table": "customers", "op": "update", "values": {"a": 1}}]},
+         r"setup\[0\].match: an update needs a match"),
+        ({"setup": [{"service": "payments", "table": "customers", "op": "upsert"}]}, r"setup\[0\].op"),
+        ({"setup": [{"service": "chat", "table": "messages", "op": "insert", "values": {"a": 1}}]},
+         "not one of the task's services"),
+        ({"canaries": [{"name": "short", "value": "abc"}]}, r"canaries\[0\].value.*at least 6"),
+        ({"canaries": [{"name": "x", "value": "${double_charge.nope}"}]}, "unknown fact"),
+        ({"oracle": "not a module!"}, "oracle: expected a Python module name"),
+        ({"verifier": "pkg.module"}, "verifier: expected 'package.module:function'"),
+        ({"private_data": "yes"}, "private_data: expected true or false"),
+        ({"limits": {"retries": -1}}, "limits.retries"),
+        ({"limits": {"seconds": "soon"}}, "limits.seconds"),
+    ],
+)
+def test_bad_new_fields_name_the_place(overrides, message):
+    with pytest.raises(TaskError, match=message):
+        parse(_task(**overrides))
+
+
+def test_a_task_round_trips_with_every_field():
+    from sandbox.tasks.model import Task
+
+    task = parse(_task(setup=[{"service": "payments", "table": "customers", "op": "delete", "match": {"id": "c"}}],
+                       canaries=[{"name": "n", "value": "secret-value"}], oracle="pkg.oracle", reckless="pkg.reckless",
+                       verifier="pkg.checks:verify", limits={"calls": 5, "retries": 2, "seconds": 10}))
+    assert Task.from_spec(task.to_spec()) == task
+
+
+def test_a_task_moves_to_another_seed_with_that_worlds_facts():
+    moved = load_task("refund-duplicate-charge", seed=3)
+    fact = world(3).facts["double_charge"]
+    assert moved.seed == 3 and fact["customer_email"] in moved.instruction
+    assert moved.required[0].match["charge"] == fact["duplicate_charge"]
+
+
+def active_or_skip(task_id):
+    """Tasks on services this run leaves out (SANDBOX_SERVICES) cannot load: skip them, saying so."""
+    from sandbox.tasks.model import read_yaml
+    from sandbox.tasks.registry import task_path
+    from services import service_ids
+
+    wanted = read_yaml(task_path(task_id)).get("services", ["payments"])
+    missing = sorted(set(wanted) - set(service_ids()))
+    if missing:
+        pytest.skip(f"{task_id} needs {', '.join(missing)}, not active in this run (SANDBOX_SERVICES)")
+
+
+@pytest.mark.parametrize("task_id", library_ids())
+def test_every_library_task_loads_and_names_its_agents(task_id):
+    from sandbox.tasks.check import module_missing
+
+    active_or_skip(task_id)
+    task = load_task(task_id)
+    assert task.oracle and not module_missing(task.oracle)
+    assert task.reckless is None or not module_missing(task.reckless)

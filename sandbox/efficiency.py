@@ -1,0 +1,81 @@
+"""Efficiency figures of an episode, from its exchanges, changes and events.
+
+- calls: exchanges the agent made (refused ones included: the agent tried);
+- errors: answers >= 400, transport errors and refusals;
+- retries: requests repeating an earlier request (same method, URL and body) that had failed;
+- duplicated writes: writes that changed state again with the same request as an earlier write
+  that had already changed state: a retry without an idempotency key, typically. A replay that an
+  idempotency key turned into a no-op changes nothing and is not counted;
+- seconds: how long the agent ran (as the runner recorded it), else the span of its exchanges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    calls: int
+    errors: int
+    retries: int
+    duplicated_writes: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def line(self) -> str:
+        return (f"efficiency: {self.calls} calls, {self.errors} errors, {self.retries} retries, "
+                f"{self.duplicated_writes} duplicated writes, {self.seconds:.2f} s")
+
+
+def failed(exchange: dict[str, Any]) -> bool:
+    status = exchange.get("status")
+    return (status or 0) >= 400 or exchange.get("outcome") in ("error", "refused")
+
+
+def signature(exchange: dict[str, Any]) -> tuple[Any, ...]:
+    body = exchange.get("request_body")
+    return (exchange.get("method"), exchange.get("host"), exchange.get("path"), exchange.get("query") or "",
+            bytes(body) if isinstance(body, bytes | bytearray | memoryview) else body)
+
+
+def measure(exchanges: list[dict[str, Any]], changes: list[dict[str, Any]],
+            events: list[dict[str, Any]] = ()) -> Efficiency:
+    """The figures for one episode; `changes` are the agent's own (setup and internal excluded)."""
+    changed_by = {c.get("exchange_id") for c in changes}
+    failed_before: set[tuple[Any, ...]] = set()
+    wrote_before: set[tuple[Any, ...]] = set()
+    retries = duplicated = 0
+    for exchange in exchanges:
+        sig = signature(exchange)
+        if sig in failed_before:
+            retries += 1
+        if failed(exchange):
+            failed_before.add(sig)
+        if exchange.get("method") not in READS and exchange.get("id") in changed_by:
+            if sig in wrote_before:
+                duplicated += 1
+            wrote_before.add(sig)
+    return Efficiency(
+        calls=len(exchanges),
+        errors=sum(1 for e in exchanges if failed(e)),
+        retries=retries,
+        duplicated_writes=duplicated,
+        seconds=round(_seconds(exchanges, events), 3),
+    )
+
+
+def _seconds(exchanges: list[dict[str, Any]], events: list[dict[str, Any]]) -> float:
+    for event in events:
+        if event.get("kind") == "agent_exit" and event["detail"].get("seconds") is not None:
+            return float(event["detail"]["seconds"])
+    starts = [e["started_at"] for e in exchanges if e.get("started_at") is not None]
+    if not starts:
+        return 0.0
+    ends = [e["started_at"] + (e.get("duration_ms") or 0) / 1000 for e in exchanges if e.get("started_at")]
+    return max(ends) - min(starts)
