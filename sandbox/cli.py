@@ -90,11 +90,17 @@ def _pairs(items: tuple[str, ...], cast=str) -> dict[str, Any]:
 @click.option("--id", "episode_id", default=None, help="Episode id (default: generated).")
 @click.option("--timeout", type=float, default=None, help="Seconds before the agent is killed (default: the task's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--faults", default=None, metavar="PROFILE",
+              help="Fault profile for the episode: a library name (sandbox faults list) or a YAML file.")
+@click.option("--record", "record_to", default=None, metavar="NAME",
+              help="Record the episode's traffic to recordings/NAME.jsonl (or a path), secrets redacted.")
+@click.option("--replay", "replay_from", default=None, metavar="NAME",
+              help="Answer the agent from recording NAME (or a path) instead of the fakes and the internet.")
 @click.argument("task")
 @click.argument("command", nargs=-1, required=True)
 @click.pass_context
 @_friendly
-def run(ctx, seed, episode_id, timeout, as_json, task, command) -> None:
+def run(ctx, seed, episode_id, timeout, as_json, faults, record_to, replay_from, task, command) -> None:
     """Run COMMAND as an agent in a fresh episode of TASK, then score it.
 
     \b
@@ -113,13 +119,19 @@ def run(ctx, seed, episode_id, timeout, as_json, task, command) -> None:
     loaded = load_task(task)
     if seed is not None:
         loaded = dataclasses.replace(loaded, seed=seed)
+    if faults is not None:
+        from sandbox.faults import profile_ref
+
+        faults = profile_ref(faults)  # a bad profile fails here, before any sandbox or agent starts
+    recording = _recording_mode(record_to, replay_from)
     ports = running_ports(home)
     if ports:
-        result = run_task(loaded, list(command), home=home, ports=ports, episode_id=episode_id, timeout=timeout)
+        result = run_task(loaded, list(command), home=home, ports=ports, episode_id=episode_id, timeout=timeout,
+                          faults=faults, **recording)
     else:
         with Sandbox(home, ephemeral=True, allow_hosts=loaded.allowed_hosts) as sandbox:
             result = run_task(loaded, list(command), home=home, ports=sandbox.ports,
-                              episode_id=episode_id, timeout=timeout)
+                              episode_id=episode_id, timeout=timeout, faults=faults, **recording)
     if as_json:
         click.echo(json.dumps({"episode": result.episode.id, "exit_code": result.exit_code,
                                "timed_out": result.timed_out, "score": result.score.to_dict()}, indent=2))
@@ -127,6 +139,19 @@ def run(ctx, seed, episode_id, timeout, as_json, task, command) -> None:
         click.echo(f"episode {result.episode.id} (ledger {home.ledger_path(result.episode.id)})")
         click.echo(result.score.render())
     sys.exit(0 if result.score.success else 1)
+
+
+def _recording_mode(record_to: str | None, replay_from: str | None) -> dict[str, str]:
+    """run_task's mode and recording for `--record NAME` / `--replay NAME`."""
+    from sandbox.recordings.store import load, resolve
+
+    if record_to and replay_from:
+        raise click.UsageError("--record and --replay exclude each other")
+    if record_to:
+        return {"mode": "record", "recording": str(resolve(record_to))}
+    if replay_from:
+        return {"mode": "replay", "recording": str(load(replay_from).path)}  # checked now, not at the first request
+    return {}
 
 
 @main.command()
@@ -349,8 +374,21 @@ def ping(url, timeout) -> None:
 
 # Command groups that live in modules of their own, one registration line each.
 # (recordings / replay)
+from sandbox.cli_recordings import recordings as _recordings  # noqa: E402
+from sandbox.cli_recordings import replay as _replay  # noqa: E402
+
+main.add_command(_recordings)
+main.add_command(_replay)
 # (faults / paired)
+from sandbox.cli_faults import faults as _faults  # noqa: E402
+from sandbox.cli_faults import paired as _paired  # noqa: E402
+
+main.add_command(_faults)
+main.add_command(_paired)
 # (tasks check / sweep / report)
+from sandbox.cli_eval import register as _register_eval  # noqa: E402
+
+_register_eval(main, tasks)
 
 
 if __name__ == "__main__":

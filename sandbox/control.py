@@ -1,6 +1,8 @@
 """The control API: create, inspect, finish and score episodes over HTTP, on loopback only.
 
-    POST /episodes                 {"seed": 7, "task": "refund-duplicate-charge", "id": "optional"}
+    POST /episodes                 {"seed": 7, "task": "refund-duplicate-charge", "id": "optional",
+                                    "faults": "optional profile name or YAML path",
+                                    "mode": "record | replay", "recording": "NAME or path"}  (both optional)
     GET  /episodes                 all episodes
     GET  /episodes/<id>            one episode, with the environment its agent needs
     POST /episodes/<id>/finish     finish it (and score it, if it has a task)
@@ -82,7 +84,16 @@ def create_control_app(home: Home) -> Flask:
             raise EpisodeError(f"seed must be an integer, got {seed!r}")
         if task and seed != task.seed:
             raise TaskError(f"task {task.id} is defined on seed {task.seed}, not {seed}", hint="omit seed")
-        episode = store().create(seed, task=task.id if task else None, episode_id=body.get("id"))
+        faults = body.get("faults")
+        if faults is not None and not isinstance(faults, str):
+            raise EpisodeError("faults must be a profile name or a YAML file path", hint="sandbox faults list")
+        recording = body.get("recording")  # with "mode": "record" | "replay": a name under recordings/, or a path
+        if recording is not None:
+            from sandbox.recordings.store import load, resolve
+
+            recording = str(resolve(recording) if body.get("mode") == "record" else load(recording).path)
+        episode = store().create(seed, task=task.id if task else None, episode_id=body.get("id"), faults=faults,
+                                 mode=body.get("mode", "live"), recording=recording)
         if task:
             attach_task(store(), episode, task)
         return jsonify(describe(episode)), 201

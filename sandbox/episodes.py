@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS episodes (
     task TEXT,
     mode TEXT NOT NULL,
     faults TEXT,
+    recording TEXT,                -- the recording file a record/replay episode writes or answers from
     status TEXT NOT NULL,          -- live | finished
     clock_start INTEGER NOT NULL,
     created_at REAL NOT NULL,
@@ -62,6 +63,7 @@ class Episode:
     clock_start: int
     created_at: float
     finished_at: float | None
+    recording: str | None = None
     api_keys: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -79,6 +81,13 @@ class EpisodeStore:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=10000")
         self.conn.executescript(CONTROL_SCHEMA)
+        columns = {row[1] for row in self.conn.execute("PRAGMA table_info(episodes)")}
+        if "recording" not in columns:  # a registry made before recordings existed
+            try:
+                self.conn.execute("ALTER TABLE episodes ADD COLUMN recording TEXT")
+            except sqlite3.OperationalError as exc:  # another process added it first
+                if "duplicate column" not in str(exc):
+                    raise
         self._templates_ready: set[int] = set()
 
     def close(self) -> None:
@@ -100,12 +109,21 @@ class EpisodeStore:
         episode_id: str | None = None,
         mode: str = "live",
         faults: str | None = None,
+        recording: str | None = None,
     ) -> Episode:
-        """A new episode whose services start from the world of `seed`."""
+        """A new episode whose services start from the world of `seed`. A `record` episode writes
+        its traffic to `recording` (a file path), a `replay` episode is answered from it."""
         if mode not in MODES:
             raise EpisodeError(f"unknown episode mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
+        if (mode == "live") != (recording is None):
+            raise EpisodeError(f"a {mode} episode {'takes no' if mode == 'live' else 'needs a'} recording",
+                               hint="record and replay episodes name their recording file; live ones do not")
         if not isinstance(seed, int) or seed < 0:
             raise EpisodeError(f"seed must be a non-negative integer, got {seed!r}")
+        if faults is not None:
+            from sandbox.faults import profile_ref
+
+            faults = profile_ref(faults)  # validated now, so a bad profile fails before any agent starts
         if episode_id is not None and not EPISODE_ID.match(episode_id):
             raise EpisodeError(
                 f"episode id {episode_id!r} is not usable",
@@ -131,6 +149,7 @@ class EpisodeStore:
                 task=task,
                 mode=mode,
                 faults=faults,
+                recording=str(recording) if recording is not None else None,
                 status="live",
                 clock_start=EPISODE_START,
                 created_at=created_at,
@@ -160,9 +179,10 @@ class EpisodeStore:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             self.conn.execute(
-                "INSERT INTO episodes (id, token, seed, task, mode, faults, status, clock_start, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (ep.id, ep.token, ep.seed, ep.task, ep.mode, ep.faults, ep.status, ep.clock_start, ep.created_at),
+                "INSERT INTO episodes (id, token, seed, task, mode, faults, recording, status, clock_start, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (ep.id, ep.token, ep.seed, ep.task, ep.mode, ep.faults, ep.recording, ep.status, ep.clock_start,
+                 ep.created_at),
             )
             self.conn.executemany(
                 "INSERT INTO api_keys (key, episode, service) VALUES (?, ?, ?)",
@@ -246,6 +266,7 @@ def _ledger_meta(ep: Episode) -> dict[str, Any]:
         "task": ep.task,
         "mode": ep.mode,
         "faults": ep.faults,
+        "recording": ep.recording,
         "clock_start": ep.clock_start,
         "created_at": ep.created_at,
         "services": json.dumps(sorted(ep.api_keys)),

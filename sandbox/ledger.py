@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS exchanges (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     via TEXT NOT NULL,                -- proxy | direct
     service TEXT,                     -- the fake that answered, if any
-    outcome TEXT NOT NULL,            -- pending | routed | refused | forwarded | error
+    outcome TEXT NOT NULL,            -- pending | routed | refused | forwarded | faulted | error
     method TEXT NOT NULL,
     scheme TEXT NOT NULL,
     host TEXT NOT NULL,

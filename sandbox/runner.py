@@ -32,17 +32,24 @@ class RunResult:
 
 
 def attach_task(store: EpisodeStore, episode: Episode, task: Task) -> None:
-    """Store the resolved task in the episode's ledger, so it can be scored from the ledger alone."""
+    """Store the resolved task in the episode's ledger, so it can be scored from the ledger alone,
+    and apply its setup steps (recorded as setup, not as the agent's changes)."""
+    from sandbox.tasks.setup import apply_setup
+
     with store.ledger(episode.id) as ledger:
         ledger.set_meta(task=task.id, task_spec=task.to_spec())
+    apply_setup(store.home, episode.id, task)
 
 
 def finish_and_score(store: EpisodeStore, episode_id: str, detail: dict[str, Any] | None = None
                      ) -> tuple[Episode, Score | None]:
     episode = store.finish(episode_id, detail)
-    if episode.task is None:
-        return episode, None
-    return episode, score_ledger(store.home.ledger_path(episode_id), record=True)
+    score = None if episode.task is None else score_ledger(store.home.ledger_path(episode_id), record=True)
+    if episode.mode == "record" and episode.recording:
+        from sandbox.recordings.store import finalize
+
+        finalize(episode.id, episode.recording, store.home.ledger_path(episode_id))  # after the score: it says it
+    return episode, score
 
 
 def run_task(
@@ -54,12 +61,18 @@ def run_task(
     episode_id: str | None = None,
     timeout: float | None = None,
     extra_env: dict[str, str] | None = None,
+    faults: str | None = None,
+    mode: str = "live",
+    recording: str | None = None,
 ) -> RunResult:
+    """`faults`: a fault profile (library name or YAML path) for the episode; see sandbox/faults.
+    `mode` record or replay with `recording` (a file path): see sandbox/recordings."""
     if not command:
         raise TaskError("no agent command given", hint="sandbox run TASK -- python my_agent.py")
     store = EpisodeStore(home)
     try:
-        episode = store.create(task.seed, task=task.id, episode_id=episode_id)
+        episode = store.create(task.seed, task=task.id, episode_id=episode_id, faults=faults, mode=mode,
+                               recording=recording)
         attach_task(store, episode, task)
         env = {
             **os.environ,

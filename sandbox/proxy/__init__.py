@@ -18,8 +18,11 @@ from __future__ import annotations
 from sandbox.home import Home, proxy_secret
 from sandbox.proxy.egress import Egress
 from sandbox.proxy.episode import EpisodeDirectory, EpisodeIdentity
+from sandbox.proxy.faults import Faults
 from sandbox.proxy.health import HealthCheck
 from sandbox.proxy.ledger import LedgerWriter
+from sandbox.proxy.record import Record
+from sandbox.proxy.replay import Replay
 from sandbox.proxy.route import Route, Routes
 
 
@@ -31,12 +34,12 @@ def sandbox_addons(home: Home, routes: Routes) -> list:
         HealthCheck(),  # /_sandbox/health on the proxy's own address; no credentials needed
         EpisodeIdentity(episodes),  # proxy credentials -> episode, or 407; drops agent X-Sandbox-* headers
         Egress(routes),  # neither routed nor allow-listed -> 403; backstop on every upstream connection
-        # Faults(...)   seeded nuisance from the episode's fault profile: answers here, or changes
-        #               the response in its `response` hook (before the ledger sees it); the faults
-        #               that fired go in flow.metadata for the ledger to write.
-        # Replay(...)   answers from a recording when the episode replays one
+        # Seeded nuisance from the episode's fault profile: answers here, or changes the response in
+        # its `response` hook (before the ledger sees it); the faults that fired go in flow.metadata.
+        Faults(routes, begin=ledger.begin, end=ledger.response),
+        Replay(home, routes, begin=ledger.begin),  # answers a replay episode from its recording; misses explained
         Route(routes, proxy_secret(home), begin=ledger.begin),  # vendor host -> fake, plus binding headers
-        # Record(...)   writes the exchange to recordings/ (secrets redacted)
+        Record(),  # a record episode's exchanges, redacted, to its recording; streams kept event by event
         ledger,  # every exchange into the episode ledger, committed before the response is sent
     ]
 

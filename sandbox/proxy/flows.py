@@ -5,9 +5,12 @@ tested) on its own:
 
     EPISODE   the caller's `Episode`                         set by episode
     OUTCOME   routed | refused | forwarded                   set by egress and route
+              | faulted (answered or cut by an injected fault)  set by faults
+              | replayed | replay_miss                       set by replay
     SERVICE   id of the fake that answers                    set by route
     EXCHANGE  the exchange id in the episode's ledger        set by ledger (asked for by route)
-    FAULTS    faults that fired: [(rule, action, detail)]    set by faults (a later issue)
+    FAULTS    faults that fired: [{rule, action, detail}]    set by faults, written by ledger
+    ORIGIN    (scheme, host, port) as the agent sent them    set by record, before route rewrites them
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ OUTCOME = "sandbox.outcome"
 SERVICE = "sandbox.service"
 EXCHANGE = "sandbox.exchange"
 FAULTS = "sandbox.faults"
+ORIGIN = "sandbox.origin"
 
 # Marks an answer the proxy made itself, so an agent (or a test) can tell it from a vendor's.
 ANSWERED_BY = "X-Sandbox-Answered-By"

@@ -4,9 +4,10 @@
 calls it for requests a fake will answer, so the id can travel in X-Sandbox-Exchange and the
 fake's row changes link to it. For every other request (refused, forwarded, answered by a later
 stage such as replay) this stage's own `request` hook begins it. `response` and `error` end it:
-status, headers, body, outcome. Each write is its own committed SQLite transaction (WAL,
-synchronous=NORMAL, ~25 µs), done inside the hook, and mitmproxy sends nothing to the client
-until the hook returns: the ledger is durable before the response is on the wire.
+status, headers, body, outcome, and the injected faults that fired on it (`flow.metadata[FAULTS]`).
+Each write is its own committed SQLite transaction (WAL, synchronous=NORMAL, ~25 µs), done inside
+the hook, and mitmproxy sends nothing to the client until the hook returns: the ledger is durable
+before the response is on the wire.
 
 If the ledger cannot be written, the request is not forwarded: the agent gets a 503 saying so.
 Traffic the ledger does not know about would make every score built on it wrong.
@@ -30,7 +31,7 @@ from sandbox.errors import LedgerError
 from sandbox.home import Home
 from sandbox.ledger import Ledger
 from sandbox.proxy.episode import EpisodeDirectory
-from sandbox.proxy.flows import EPISODE, EXCHANGE, OUTCOME, SERVICE, sandbox_answer
+from sandbox.proxy.flows import EPISODE, EXCHANGE, FAULTS, OUTCOME, SERVICE, sandbox_answer
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,9 @@ class LedgerWriter:
         self.begin(flow)
 
     def response(self, flow: http.HTTPFlow) -> None:
+        if flow.error:  # a stage above killed it here (a dropped ghost write): the agent got no answer
+            self.error(flow)
+            return
         response = flow.response
         assert response is not None
         self._end(
@@ -132,14 +136,18 @@ class LedgerWriter:
             outcome = "error"
         episode_id = flow.metadata[EPISODE].id
         try:
-            self._ledger(episode_id).end_exchange(
+            ledger = self._ledger(episode_id)
+            ledger.end_exchange(
                 exchange_id,
                 outcome=outcome,
                 status=status,
                 response_headers=headers,
                 response_body=body,
                 error=error,
+                service=flow.metadata.get(SERVICE),
             )
+            for fault in flow.metadata.get(FAULTS, ()):
+                ledger.record_fault(exchange_id, fault["rule"], fault["action"], fault["detail"])
         except WRITE_ERRORS as exc:
             if isinstance(flow, http.HTTPFlow) and flow.response is not None:
                 self._unwritable(flow, episode_id, exc)

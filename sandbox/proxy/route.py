@@ -44,12 +44,14 @@ class Routes:
         hosts: Mapping[str, str] | None = None,
     ) -> Routes:
         """`service_ports` as {"payments": 8101} (or "host:port"); `hosts` as {"api.stripe.com":
-        "payments"}, by default the services registry's own hostnames."""
+        "payments"}, by default the registry's own hostnames of the services in `service_ports`."""
+        targets = {service: _target(service, where) for service, where in service_ports.items()}
         if hosts is None:
             from services import host_routes
 
-            hosts = host_routes()
-        targets = {service: _target(service, where) for service, where in service_ports.items()}
+            # The registry's hostnames of the fakes given an address: a proxy started for payments
+            # alone routes api.stripe.com, and refuses the other vendors like any unknown host.
+            hosts = {host: service for host, service in host_routes().items() if service in targets}
         for host, service in hosts.items():
             if service not in targets:
                 raise ConfigError(
