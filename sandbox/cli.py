@@ -3,7 +3,6 @@ errors of the SandboxError family print as one message with a hint and exit with
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
@@ -11,28 +10,12 @@ from typing import Any
 
 import click
 
-from sandbox.errors import SandboxError
-from sandbox.home import Home
+from sandbox.cli_common import friendly as _friendly
+from sandbox.cli_common import home_of as _home
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def _friendly(fn):
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SandboxError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(f"  hint: {exc.hint}", err=True)
-            sys.exit(2)
-
-    return wrapper
-
-
-def _home(ctx: click.Context) -> Home:
-    return Home.resolve(ctx.obj.get("home"))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

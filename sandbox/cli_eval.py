@@ -4,7 +4,6 @@ in sandbox.tasks.check, sandbox.sweep and sandbox.report; registered by sandbox/
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import shutil
 import sys
@@ -14,26 +13,10 @@ from typing import Any
 
 import click
 
-from sandbox.errors import ConfigError, SandboxError
+from sandbox.cli_common import friendly as _friendly
+from sandbox.cli_common import home_of as _home
+from sandbox.errors import ConfigError
 from sandbox.home import Home
-
-
-def _friendly(fn):
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SandboxError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(f"  hint: {exc.hint}", err=True)
-            sys.exit(2)
-
-    return wrapper
-
-
-def _home(ctx: click.Context) -> Home:
-    return Home.resolve((ctx.find_root().obj or {}).get("home"))
 
 
 @contextlib.contextmanager

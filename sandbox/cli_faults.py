@@ -5,33 +5,12 @@ Thin, like the rest of the CLI: the logic is in sandbox.faults and sandbox.paire
 
 from __future__ import annotations
 
-import functools
 import sys
-from typing import Any
 
 import click
 
-from sandbox.errors import SandboxError
-from sandbox.home import Home
-
-
-# Not imported from sandbox.cli, which imports this module (and runs as __main__ with -m).
-def _friendly(fn):
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SandboxError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(f"  hint: {exc.hint}", err=True)
-            sys.exit(2)
-
-    return wrapper
-
-
-def _home(ctx: click.Context) -> Home:
-    return Home.resolve(ctx.obj.get("home"))
+from sandbox.cli_common import friendly as _friendly
+from sandbox.cli_common import home_of as _home
 
 
 @click.group()

@@ -10,37 +10,16 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
-from sandbox.errors import SandboxError
-from sandbox.home import Home
-
-
-def _friendly(fn):
-    # As in sandbox.cli (imported from there, `python -m sandbox.cli` would import itself twice).
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SandboxError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(f"  hint: {exc.hint}", err=True)
-            sys.exit(2)
-
-    return wrapper
-
-
-def _home(ctx: click.Context) -> Home:
-    return Home.resolve((ctx.find_root().obj or {}).get("home"))
+from sandbox.cli_common import friendly as _friendly
+from sandbox.cli_common import home_of as _home
 
 
 @click.group()
