@@ -7,11 +7,13 @@ limit — the episode is finished and scored, and the ledger says how the agent 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sandbox.agent_env import agent_env
@@ -83,7 +85,7 @@ def run_task(
         }
         limit = timeout if timeout is not None else task.limits.seconds
         started = time.monotonic()
-        exit_code, timed_out, error = _run(command, env, limit)
+        exit_code, timed_out, error = run_process(command, env, limit)
         seconds = time.monotonic() - started
         detail = {"exit_code": exit_code, "timed_out": timed_out, "seconds": round(seconds, 3), "command": command}
         if error:
@@ -97,19 +99,26 @@ def run_task(
         store.close()
 
 
-def _run(command: list[str], env: dict[str, str], limit: float) -> tuple[int | None, bool, str | None]:
-    """Run the agent in its own process group, so a hung agent and its children can be killed."""
-    try:
-        proc = subprocess.Popen(command, env=env, start_new_session=True)
-    except OSError as exc:
-        return None, False, f"{command[0]}: {exc.strerror or exc}"
-    try:
-        return proc.wait(timeout=limit), False, None
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        return None, True, None
-    except KeyboardInterrupt:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
+def run_process(command: list[str], env: dict[str, str], limit: float, log: Path | None = None
+                ) -> tuple[int | None, bool, str | None]:
+    """Run the agent in its own process group, so a hung agent and its children can be killed at
+    `limit` seconds. Output goes to `log` when given (sweeps keep one per episode), else inherits
+    ours. Returns (exit code or None, timed out, why it could not start)."""
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(open(log, "wb")) if log is not None else None
+        try:
+            proc = subprocess.Popen(command, env=env, start_new_session=True, stdout=out,
+                                    stderr=subprocess.STDOUT if out else None,
+                                    stdin=subprocess.DEVNULL if out else None)
+        except OSError as exc:
+            return None, False, f"{command[0]}: {exc.strerror or exc}"
+        try:
+            return proc.wait(timeout=limit), False, None
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return None, True, None
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise

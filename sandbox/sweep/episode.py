@@ -8,8 +8,6 @@ finished and scored, and the ledger says how the agent ended.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 from sandbox.agent_env import agent_env
 from sandbox.episodes import EpisodeStore
 from sandbox.home import Home
-from sandbox.runner import attach_task, finish_and_score
+from sandbox.runner import attach_task, finish_and_score, run_process
 from sandbox.scoring import Score
 from sandbox.tasks import Task
 
@@ -90,27 +88,6 @@ def prepare_templates(home: Home, seeds: list[int]) -> None:
             store.prepare(seed)
     finally:
         store.close()
-
-
-def run_process(command: list[str], env: dict[str, str], limit: float, log: Path
-                ) -> tuple[int | None, bool, str | None]:
-    """Run `command` in its own process group with output to `log`; kill the group at `limit` s."""
-    with open(log, "wb") as out:
-        try:
-            proc = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
-        except OSError as exc:
-            return None, False, f"{command[0]}: {exc.strerror or exc}"
-        try:
-            return proc.wait(timeout=limit), False, None
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return None, True, None
-        except BaseException:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            raise
 
 
 def tail(path: Path, lines: int = 20) -> str:
