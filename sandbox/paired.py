@@ -17,12 +17,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from sandbox.efficiency import measure
 from sandbox.home import Home
 from sandbox.ledger import Ledger
 from sandbox.runner import RunResult, run_task
 from sandbox.tasks import Task
-
-WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -39,42 +38,25 @@ class Figures:
     faults: int
 
 
-def _same_call(row: dict[str, Any]) -> tuple:
-    return (row["method"], row["host"], row["path"], row["query"], bytes(row["request_body"] or b""))
-
-
-def _failed(row: dict[str, Any]) -> bool:
-    return (row["status"] or 0) >= 400 or row["outcome"] in ("error", "refused") or row["status"] is None
-
-
 def figures_of(ledger_path: Path | str) -> Figures:
     with Ledger(ledger_path) as ledger:
         meta = ledger.meta()
         exchanges = ledger.exchanges()
         changes = ledger.state_changes()
+        events = ledger.events()
         faults = ledger.faults()
         scores = ledger.scores()
-    changed = {c["exchange_id"] for c in changes if c["exchange_id"] is not None}
-    failed_before: set[tuple] = set()
-    writes_that_changed: dict[tuple, int] = {}
-    retries = 0
-    for row in exchanges:
-        key = _same_call(row)
-        if key in failed_before:
-            retries += 1
-        if _failed(row):
-            failed_before.add(key)
-        if row["method"] in WRITES and row["id"] in changed:
-            writes_that_changed[key] = writes_that_changed.get(key, 0) + 1
+    # The same counting as the score's efficiency line, so the two never disagree.
+    counted = measure(exchanges, changes, events)
     last = scores[-1] if scores else None
     return Figures(
         episode=str(meta.get("episode")),
         success=bool(last["success"]) if last else None,
         score=last["score"] if last else None,
-        calls=len(exchanges),
-        errors=sum(1 for row in exchanges if _failed(row)),
-        retries=retries,
-        duplicated_effects=sum(n - 1 for n in writes_that_changed.values()),
+        calls=counted.calls,
+        errors=counted.errors,
+        retries=counted.retries,
+        duplicated_effects=counted.duplicated_writes,
         faults=len(faults),
     )
 
