@@ -28,6 +28,7 @@ from services.chat.auth import key_of, on_auth_failure
 from services.chat.seed import build_template, team_id
 from services.chat.wire import add_slack_headers
 from services.common.binding import EpisodeBinding
+from services.common.sandbox_routes import add_sandbox_routes
 
 # Far above any real call (a 40,000-character message with 50 blocks is well under it).
 MAX_BODY_BYTES = 1024 * 1024
@@ -46,13 +47,7 @@ def create_app(config: dict[str, Any]) -> Flask:
     # them in reverse): the ledger then records the response with its final headers.
     app.after_request(add_slack_headers)
 
-    @app.get("/_sandbox/health")
-    def health() -> dict[str, Any]:
-        return {"ok": True, "service": "chat"}
-
-    @app.get("/_sandbox/openapi.json")
-    def openapi_document() -> dict[str, Any]:
-        return openapi.document(app)
+    add_sandbox_routes(app, "chat", openapi.document)
 
     for module in (auth, team, conversations, chat, reactions, users):
         app.register_blueprint(module.bp)

@@ -22,6 +22,7 @@ from services.code.auth import key_of, on_auth_failure
 from services.code.seed import build_template
 from services.code.wire import HOSTS, add_github_headers
 from services.common.binding import EpisodeBinding
+from services.common.sandbox_routes import add_sandbox_routes
 
 # Issue and comment bodies stop at 65,536 characters (up to 4 bytes each in UTF-8); more is abuse.
 MAX_BODY_BYTES = 1024 * 1024
@@ -38,13 +39,7 @@ def create_app(config: dict[str, Any]) -> Flask:
     # them in reverse): the ledger then records the response with its final headers.
     app.after_request(add_github_headers)
 
-    @app.get("/_sandbox/health")
-    def health() -> dict[str, Any]:
-        return {"ok": True, "service": "code"}
-
-    @app.get("/_sandbox/openapi.json")
-    def openapi_document() -> dict[str, Any]:
-        return openapi.document(app)
+    add_sandbox_routes(app, "code", openapi.document)
 
     for module in (accounts, repos, issues, labels, comments):
         app.register_blueprint(module.bp)

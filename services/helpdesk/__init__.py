@@ -21,6 +21,7 @@ from sandbox.home import proxy_secret
 from sandbox.world import World
 from services import ServiceSpec
 from services.common.binding import EpisodeBinding
+from services.common.sandbox_routes import add_sandbox_routes
 from services.helpdesk import errors, openapi, organizations, search, tickets, ui, users
 from services.helpdesk.auth import check_actor, key_of, on_auth_failure
 from services.helpdesk.errors import ZendeskError, error_response
@@ -58,13 +59,7 @@ def create_app(config: dict[str, Any]) -> Flask:
     # them in reverse): the ledger then records the response with its final headers.
     app.after_request(add_zendesk_headers)
 
-    @app.get("/_sandbox/health")
-    def health() -> dict[str, Any]:
-        return {"ok": True, "service": "helpdesk"}
-
-    @app.get("/_sandbox/openapi.json")
-    def openapi_document() -> dict[str, Any]:
-        return openapi.document(app)
+    add_sandbox_routes(app, "helpdesk", openapi.document)
 
     for module in (tickets, users, organizations, search, ui):
         app.register_blueprint(module.bp)

@@ -16,6 +16,7 @@ from flask import Flask
 
 from services import ServiceSpec
 from services.common.binding import EpisodeBinding
+from services.common.sandbox_routes import add_sandbox_routes
 from services.payments import (
     charges,
     customers,
@@ -45,13 +46,7 @@ def create_app(config: dict[str, Any]) -> Flask:
     # them in reverse): the ledger then records the response with its final headers.
     app.after_request(add_stripe_headers)
 
-    @app.get("/_sandbox/health")
-    def health() -> dict[str, Any]:
-        return {"ok": True, "service": "payments"}
-
-    @app.get("/_sandbox/openapi.json")
-    def openapi_document() -> dict[str, Any]:
-        return openapi.document(app)
+    add_sandbox_routes(app, "payments", openapi.document)
 
     for module in (customers, payment_methods, products, payment_intents, charges, refunds):
         app.register_blueprint(module.bp)
