@@ -14,7 +14,7 @@ from typing import Any
 
 from sandbox.ledger import Ledger
 
-# Wall-clock durations in score reasons ("..., 0.22 s") differ between any two runs: not a change.
+# Wall-clock durations in the reasons of a time-limit overrun ("time: 5.1 s, limit 5 s") differ between runs.
 _SECONDS = re.compile(r"\b\d+(?:\.\d+)? s\b")
 
 
