@@ -25,6 +25,9 @@ lint: $(STAMP)
 bench: $(STAMP)  ## measure; results land in bench/results/
 	$(BIN)/python bench/bench_episode.py
 	$(BIN)/python bench/bench_proxy.py
+	$(BIN)/python bench/bench_faults.py
+	$(BIN)/python bench/bench_replay.py
+	$(BIN)/python bench/bench_eval.py
 
 up: $(STAMP)
 	$(BIN)/sandbox up
