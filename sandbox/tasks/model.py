@@ -6,7 +6,8 @@
     services: [payments]
     instruction: |
       ${double_charge.customer_name} <${double_charge.customer_email}> writes: ...
-    required:          # every one must happen (count: exactly N; at_least: N or more)
+    required:          # every one must happen (count: exactly N; at_least: N or more);
+                       # match values may be operators: {contains: ...}, see sandbox/tasks/matching.py
       - name: one full refund of the duplicate charge
         service: payments
         table: refunds
@@ -42,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.errors import TaskError, did_you_mean
+from sandbox.tasks.matching import check_operator, row_matches
 
 OPS = ("insert", "update", "delete", "any")
 SETUP_OPS = ("insert", "update", "delete")
@@ -78,7 +80,7 @@ class Effect:
         if self.op != "any" and change["op"] != self.op:
             return False
         row = change["after"] if change["after"] is not None else change["before"]
-        return all(row.get(key) == value for key, value in self.match.items())
+        return row_matches(row, self.match)
 
 
 @dataclass(frozen=True)
@@ -236,6 +238,10 @@ def parse_task(data: Any, source: str, facts: dict[str, dict[str, Any]] | None =
             if op not in OPS:
                 check.fail(f"{place}.op", f"unknown op {op!r}", f"use one of {', '.join(OPS)}")
             match = check.mapping(item.get("match", {}), f"{place}.match")
+            for column, wanted in match.items():
+                problem = check_operator(wanted)
+                if problem:
+                    check.fail(f"{place}.match.{column}", problem, "see sandbox/tasks/matching.py for the operators")
             count = item.get("count")
             at_least = item.get("at_least")
             if count is not None:
