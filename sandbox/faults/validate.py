@@ -26,6 +26,7 @@ from sandbox.faults.model import (
     Rule,
     glob_regex,
 )
+from sandbox.yaml_files import read_yaml_file
 
 
 class _Check:
@@ -299,21 +300,6 @@ def _action(check: _Check, raw: Any, place: str) -> Action:
 
 def read_profile_file(path: Path) -> Profile:
     """Load and validate the profile file `path`."""
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FaultProfileError(f"no fault profile at {path}",
-                                hint="give a profile name (sandbox faults list) or a YAML file path") from None
-    except OSError as exc:
-        raise FaultProfileError(f"cannot read fault profile {path}: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise FaultProfileError(f"{path}: {where}: malformed YAML: {problem}",
-                                hint="fix the YAML syntax there") from None
+    data = read_yaml_file(path, FaultProfileError, "fault profile",
+                          "give a profile name (sandbox faults list) or a YAML file path")
     return parse_profile(data, str(path))

@@ -44,6 +44,7 @@ from typing import Any
 
 from sandbox.errors import TaskError, did_you_mean
 from sandbox.tasks.matching import check_operator, row_matches
+from sandbox.yaml_files import read_yaml_file
 
 OPS = ("insert", "update", "delete", "any")
 SETUP_OPS = ("insert", "update", "delete")
@@ -265,7 +266,7 @@ def parse_task(data: Any, source: str, facts: dict[str, dict[str, Any]] | None =
         return None if value is None else check.integer(value, f"limits.{name}", minimum)
 
     seconds = limits_doc.get("seconds", 300)
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds < float("inf"):
         check.fail("limits.seconds", f"expected a positive number of seconds, got {seconds!r}")
     limits = Limits(calls=limit("calls", 1), errors=limit("errors", 0), seconds=float(seconds),
                     retries=limit("retries", 0))
@@ -393,16 +394,4 @@ def _fact(facts: dict[str, dict[str, Any]], dotted: str, check: _Checker, place:
 
 
 def read_yaml(path: Path) -> Any:
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TaskError(f"no task file at {path}", hint="give a task id (sandbox tasks list) or a YAML path") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise TaskError(f"{path}: {where}: malformed YAML: {problem}", hint="fix the YAML syntax there") from None
+    return read_yaml_file(path, TaskError, "task file", "give a task id (sandbox tasks list) or a YAML path")
