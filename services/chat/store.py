@@ -20,6 +20,8 @@ from flask import g
 from sandbox.clock import episode_time
 from services.chat.errors import SlackError
 from services.common.db import next_counter
+from services.common.rows import insert as insert  # re-exported: handlers write with store.insert
+from services.common.rows import update as update
 
 _TS = re.compile(r"^\s*(\d{1,12})(?:\.(\d{0,6}))?\d*\s*$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
@@ -120,16 +122,6 @@ def message(channel_id: str, ts: str | None) -> sqlite3.Row | None:
     return g.db.execute("SELECT * FROM messages WHERE id=?", (message_id(channel_id, ts),)).fetchone()
 
 
-def insert(table: str, **values: Any) -> None:
-    names = ", ".join(values)
-    marks = ", ".join("?" for _ in values)
-    g.db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(values.values()))
-
-
-def update(table: str, row_id: str, **values: Any) -> None:
-    if values:
-        columns = ", ".join(f"{name}=?" for name in values)
-        g.db.execute(f"UPDATE {table} SET {columns} WHERE id=?", (*values.values(), row_id))
 
 
 def dump(value: Any) -> str | None:

@@ -15,6 +15,8 @@ from sandbox.world import world
 from services.code.errors import not_found
 from services.code.seed import bot_login
 from services.common.db import next_counter
+from services.common.rows import insert as insert  # re-exported: handlers write with store.insert
+from services.common.rows import update as update
 
 # Where the ids of objects made during an episode start: above the world's own ranges, so they
 # never collide, and increasing like GitHub's.
@@ -111,13 +113,4 @@ def comment_counts(repo_id: int) -> dict[int, int]:
     return {issue_id: n for issue_id, n in rows}
 
 
-def update(table: str, row_id: int, **values: Any) -> None:
-    if values:
-        columns = ", ".join(f"{name}=?" for name in values)
-        g.db.execute(f"UPDATE {table} SET {columns} WHERE id=?", (*values.values(), row_id))
 
-
-def insert(table: str, **values: Any) -> None:
-    names = ", ".join(values)
-    marks = ", ".join("?" for _ in values)
-    g.db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(values.values()))

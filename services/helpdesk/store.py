@@ -11,6 +11,8 @@ from flask import g
 
 from sandbox.clock import episode_time, stable_number
 from services.common.db import next_counter
+from services.common.rows import insert as insert  # re-exported: handlers write with store.insert
+from services.common.rows import update as update
 
 
 def now() -> int:
@@ -46,16 +48,6 @@ def fetch(table: str, object_id: int) -> sqlite3.Row | None:
     return g.db.execute(f"SELECT * FROM {table} WHERE id=?", (object_id,)).fetchone()
 
 
-def insert(table: str, **values: Any) -> None:
-    names = ", ".join(values)
-    marks = ", ".join("?" for _ in values)
-    g.db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(values.values()))
-
-
-def update(table: str, object_id: int, **values: Any) -> None:
-    if values:
-        columns = ", ".join(f"{name}=?" for name in values)
-        g.db.execute(f"UPDATE {table} SET {columns} WHERE id=?", (*values.values(), object_id))
 
 
 # -- new ids: Zendesk's are increasing integers; ours follow from the rows and counters, so the

@@ -11,6 +11,8 @@ from flask import g
 
 from sandbox.clock import episode_time, stable_id, stable_token
 from services.common.db import next_counter
+from services.common.rows import insert as insert  # re-exported: handlers write with store.insert
+from services.common.rows import update as update
 from services.payments.errors import no_such
 
 # Stripe's id lengths: customers and products are short, money movements are long.
@@ -73,13 +75,4 @@ def load(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
-def update(table: str, object_id: str, **values: Any) -> None:
-    if values:
-        columns = ", ".join(f"{name}=?" for name in values)
-        g.db.execute(f"UPDATE {table} SET {columns} WHERE id=?", (*values.values(), object_id))
 
-
-def insert(table: str, **values: Any) -> None:
-    names = ", ".join(values)
-    marks = ", ".join("?" for _ in values)
-    g.db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(values.values()))
