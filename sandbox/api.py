@@ -22,7 +22,7 @@ import contextlib
 import os
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,8 +175,10 @@ class EpisodeHandle:
 
 
 def start_episode(task: str | Path | Task, *, faults: str | None = None, seed: int | None = None,
-                  home: Home | str | None = None, sandbox: SandboxHandle | None = None) -> EpisodeHandle:
-    """A new live episode of `task` (an id, a file or a Task); finish it with `.finish()`."""
+                  home: Home | str | None = None, sandbox: SandboxHandle | None = None,
+                  allow_hosts: Iterable[str] = ()) -> EpisodeHandle:
+    """A new live episode of `task` (an id, a file or a Task); finish it with `.finish()`.
+    It may reach the task's `allowed_hosts`, plus `allow_hosts`, for real (this episode only)."""
     handle = sandbox or shared_sandbox(home)
     if isinstance(task, Task):
         loaded = task if seed is None or seed == task.seed else load_task(task.source or task.id, seed=seed)
@@ -185,7 +187,8 @@ def start_episode(task: str | Path | Task, *, faults: str | None = None, seed: i
     profile = None if faults in (None, "", "none") else faults  # validated by the store
     store = EpisodeStore(handle.home)
     try:
-        created = store.create(loaded.seed, task=loaded.id, faults=profile)
+        created = store.create(loaded.seed, task=loaded.id, faults=profile,
+                               allowed_hosts=(*loaded.allowed_hosts, *_hosts(allow_hosts)))
         attach_task(store, created, loaded)
     finally:
         store.close()
@@ -194,11 +197,16 @@ def start_episode(task: str | Path | Task, *, faults: str | None = None, seed: i
 
 @contextlib.contextmanager
 def episode(task: str | Path | Task, *, faults: str | None = None, seed: int | None = None,
-            home: Home | str | None = None, sandbox: SandboxHandle | None = None) -> Iterator[EpisodeHandle]:
+            home: Home | str | None = None, sandbox: SandboxHandle | None = None,
+            allow_hosts: Iterable[str] = ()) -> Iterator[EpisodeHandle]:
     """`with sandbox.episode(task, faults=...) as ep:` — finished and scored when the block ends,
     also when it raises (the score is then in `ep.result`, and the exception propagates)."""
-    handle = start_episode(task, faults=faults, seed=seed, home=home, sandbox=sandbox)
+    handle = start_episode(task, faults=faults, seed=seed, home=home, sandbox=sandbox, allow_hosts=allow_hosts)
     try:
         yield handle
     finally:
         handle.finish()
+
+
+def _hosts(hosts: Iterable[str]) -> tuple[str, ...]:
+    return (hosts,) if isinstance(hosts, str) else tuple(hosts)  # one host given bare, not its letters

@@ -112,7 +112,7 @@ def run(ctx, seed, episode_id, timeout, as_json, faults, record_to, replay_from,
         result = run_task(loaded, list(command), home=home, ports=ports, episode_id=episode_id, timeout=timeout,
                           faults=faults, **recording)
     else:
-        with Sandbox(home, ephemeral=True, allow_hosts=loaded.allowed_hosts) as sandbox:
+        with Sandbox(home, ephemeral=True) as sandbox:  # the task's allowed_hosts go with its episode
             result = run_task(loaded, list(command), home=home, ports=sandbox.ports,
                               episode_id=episode_id, timeout=timeout, faults=faults, **recording)
     if as_json:
@@ -175,9 +175,11 @@ def episodes() -> None:
 @click.option("--seed", type=int, default=None, help="World seed (default: the task's, else 0).")
 @click.option("--task", default=None, help="Task id or file, to score the episode when it finishes.")
 @click.option("--id", "episode_id", default=None)
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
+              help="Let this episode (only) reach HOST (or *.suffix) on the real internet; adds to the task's.")
 @click.pass_context
 @_friendly
-def episodes_create(ctx, seed, task, episode_id) -> None:
+def episodes_create(ctx, seed, task, episode_id, allow_hosts) -> None:
     """Create an episode and print its id."""
     from sandbox.episodes import EpisodeStore
     from sandbox.runner import attach_task
@@ -186,7 +188,8 @@ def episodes_create(ctx, seed, task, episode_id) -> None:
     store = EpisodeStore(_home(ctx))
     loaded = load_task(task) if task else None
     episode = store.create(seed if seed is not None else (loaded.seed if loaded else 0),
-                           task=loaded.id if loaded else None, episode_id=episode_id)
+                           task=loaded.id if loaded else None, episode_id=episode_id,
+                           allowed_hosts=(*(loaded.allowed_hosts if loaded else ()), *allow_hosts))
     if loaded:
         attach_task(store, episode, loaded)
     click.echo(episode.id)

@@ -2,7 +2,9 @@
 
     POST /episodes                 {"seed": 7, "task": "refund-duplicate-charge", "id": "optional",
                                     "faults": "optional profile name or YAML path",
-                                    "mode": "record | replay", "recording": "NAME or path"}  (both optional)
+                                    "mode": "record | replay", "recording": "NAME or path",  (both optional)
+                                    "allowed_hosts": ["example.org", "*.example.org"]}  (optional: outside
+                                    hosts this episode may reach, besides its task's allowed_hosts)
     GET  /episodes                 all episodes
     GET  /episodes/<id>            one episode, with the environment its agent needs
     POST /episodes/<id>/finish     finish it (and score it, if it has a task)
@@ -87,13 +89,18 @@ def create_control_app(home: Home) -> Flask:
         faults = body.get("faults")
         if faults is not None and not isinstance(faults, str):
             raise EpisodeError("faults must be a profile name or a YAML file path", hint="sandbox faults list")
+        hosts = body.get("allowed_hosts", [])
+        if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+            raise EpisodeError(f"allowed_hosts must be a list of host names, got {hosts!r}",
+                               hint='send "allowed_hosts": ["example.org", "*.example.org"]')
         recording = body.get("recording")  # with "mode": "record" | "replay": a name under recordings/, or a path
         if recording is not None:
             from sandbox.recordings.store import load, resolve
 
             recording = str(resolve(recording) if body.get("mode") == "record" else load(recording).path)
         episode = store().create(seed, task=task.id if task else None, episode_id=body.get("id"), faults=faults,
-                                 mode=body.get("mode", "live"), recording=recording)
+                                 mode=body.get("mode", "live"), recording=recording,
+                                 allowed_hosts=(*(task.allowed_hosts if task else ()), *hosts))
         if task:
             attach_task(store(), episode, task)
         return jsonify(describe(episode)), 201

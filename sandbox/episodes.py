@@ -13,6 +13,7 @@ import secrets
 import shutil
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ CREATE TABLE IF NOT EXISTS episodes (
     mode TEXT NOT NULL,
     faults TEXT,
     recording TEXT,                -- the recording file a record/replay episode writes or answers from
+    allowed_hosts TEXT,            -- JSON list of outside hosts this episode may reach (besides the proxy-wide list)
     status TEXT NOT NULL,          -- live | finished
     clock_start INTEGER NOT NULL,
     created_at REAL NOT NULL,
@@ -49,6 +51,45 @@ CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NU
 
 EPISODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MODES = ("live", "record", "replay")
+# A host name, `*.suffix`, or an IP address (v6 possibly in brackets): no scheme, port or path.
+HOST_PATTERN = re.compile(r"^(\*\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$|^[0-9a-f:.]+$|^\[[0-9a-f:.]+\]$")
+# Columns added after the first registries were made: (name, type), added by __init__ when missing.
+_LATER_COLUMNS = (("recording", "TEXT"), ("allowed_hosts", "TEXT"))
+
+
+def normalize_host(host: str) -> str:
+    return host.strip().lower().rstrip(".")
+
+
+@dataclass(frozen=True)
+class HostPatterns:
+    """Hosts an episode (or the whole proxy) may reach for real: exact names (`example.org`) and
+    suffixes (`*.example.org`, which matches subdomains only, not example.org itself). Kept here,
+    free of mitmproxy, so creating an episode can check its list without loading the proxy."""
+
+    exact: frozenset[str] = frozenset()
+    suffixes: tuple[str, ...] = ()  # ".example.org" for "*.example.org"
+
+    @classmethod
+    def parse(cls, entries: Iterable[str]) -> HostPatterns:
+        """Raises ValueError naming the first entry that is not a host or `*.suffix`."""
+        exact, suffixes = set(), []
+        for entry in entries:
+            host = normalize_host(entry) if isinstance(entry, str) else ""
+            if not HOST_PATTERN.match(host):
+                raise ValueError(entry)
+            if host.startswith("*."):
+                suffixes.append(host[1:])
+            else:
+                exact.add(host.strip("[]"))
+        return cls(frozenset(exact), tuple(suffixes))
+
+    def __bool__(self) -> bool:
+        return bool(self.exact or self.suffixes)
+
+    def matches(self, host: str) -> bool:
+        host = normalize_host(host)
+        return host in self.exact or (bool(self.suffixes) and host.endswith(self.suffixes))
 
 
 @dataclass(frozen=True)
@@ -64,6 +105,7 @@ class Episode:
     created_at: float
     finished_at: float | None
     recording: str | None = None
+    allowed_hosts: tuple[str, ...] = ()  # outside hosts this episode's agent may reach, besides the proxy-wide list
     api_keys: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -82,9 +124,11 @@ class EpisodeStore:
         self.conn.execute("PRAGMA busy_timeout=10000")
         self.conn.executescript(CONTROL_SCHEMA)
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(episodes)")}
-        if "recording" not in columns:  # a registry made before recordings existed
-            try:
-                self.conn.execute("ALTER TABLE episodes ADD COLUMN recording TEXT")
+        for name, kind in _LATER_COLUMNS:
+            if name in columns:
+                continue
+            try:  # a registry made before this column existed
+                self.conn.execute(f"ALTER TABLE episodes ADD COLUMN {name} {kind}")
             except sqlite3.OperationalError as exc:  # another process added it first
                 if "duplicate column" not in str(exc):
                     raise
@@ -110,9 +154,12 @@ class EpisodeStore:
         mode: str = "live",
         faults: str | None = None,
         recording: str | None = None,
+        allowed_hosts: Iterable[str] | None = (),
     ) -> Episode:
         """A new episode whose services start from the world of `seed`. A `record` episode writes
-        its traffic to `recording` (a file path), a `replay` episode is answered from it."""
+        its traffic to `recording` (a file path), a `replay` episode is answered from it.
+        `allowed_hosts`: outside hosts (`example.org`, `*.example.org`) this episode's agent may
+        reach for real, on top of the proxy-wide allow list; no other episode may."""
         if mode not in MODES:
             raise EpisodeError(f"unknown episode mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
         if (mode == "live") != (recording is None):
@@ -124,6 +171,7 @@ class EpisodeStore:
             from sandbox.faults import profile_ref
 
             faults = profile_ref(faults)  # validated now, so a bad profile fails before any agent starts
+        allowed_hosts = _allowed_hosts(allowed_hosts)
         if episode_id is not None and not EPISODE_ID.match(episode_id):
             raise EpisodeError(
                 f"episode id {episode_id!r} is not usable",
@@ -150,6 +198,7 @@ class EpisodeStore:
                 mode=mode,
                 faults=faults,
                 recording=str(recording) if recording is not None else None,
+                allowed_hosts=allowed_hosts,
                 status="live",
                 clock_start=EPISODE_START,
                 created_at=created_at,
@@ -179,9 +228,10 @@ class EpisodeStore:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             self.conn.execute(
-                "INSERT INTO episodes (id, token, seed, task, mode, faults, recording, status, clock_start, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (ep.id, ep.token, ep.seed, ep.task, ep.mode, ep.faults, ep.recording, ep.status, ep.clock_start,
+                "INSERT INTO episodes (id, token, seed, task, mode, faults, recording, allowed_hosts, status,"
+                " clock_start, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (ep.id, ep.token, ep.seed, ep.task, ep.mode, ep.faults, ep.recording,
+                 json.dumps(list(ep.allowed_hosts)) if ep.allowed_hosts else None, ep.status, ep.clock_start,
                  ep.created_at),
             )
             self.conn.executemany(
@@ -219,6 +269,7 @@ class EpisodeStore:
     def _episode(self, row: tuple) -> Episode:
         names = [d[0] for d in self.conn.execute("SELECT * FROM episodes LIMIT 0").description]
         values = dict(zip(names, row, strict=True))
+        values["allowed_hosts"] = tuple(json.loads(values["allowed_hosts"])) if values.get("allowed_hosts") else ()
         keys = dict(
             self.conn.execute("SELECT service, key FROM api_keys WHERE episode=?", (values["id"],)).fetchall()
         )
@@ -259,6 +310,24 @@ class EpisodeStore:
         return Ledger(self.home.ledger_path(episode_id))
 
 
+def _allowed_hosts(entries: Iterable[str] | None) -> tuple[str, ...]:
+    """The episode's allow list, checked now (a bad entry fails before any agent starts), normalized
+    and without duplicates."""
+    if entries is None:
+        return ()
+    if isinstance(entries, str):
+        entries = (entries,)  # one host, not its letters
+    hosts = tuple(dict.fromkeys(normalize_host(h) if isinstance(h, str) else h for h in entries))
+    try:
+        HostPatterns.parse(hosts)
+    except ValueError as exc:
+        raise EpisodeError(
+            f"allowed host {exc.args[0]!r} is not a host name",
+            hint="write example.org, or *.example.org for its subdomains, without scheme, port or path",
+        ) from None
+    return hosts
+
+
 def _ledger_meta(ep: Episode) -> dict[str, Any]:
     return {
         "episode": ep.id,
@@ -267,6 +336,7 @@ def _ledger_meta(ep: Episode) -> dict[str, Any]:
         "mode": ep.mode,
         "faults": ep.faults,
         "recording": ep.recording,
+        "allowed_hosts": list(ep.allowed_hosts),
         "clock_start": ep.clock_start,
         "created_at": ep.created_at,
         "services": json.dumps(sorted(ep.api_keys)),

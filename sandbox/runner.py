@@ -68,13 +68,14 @@ def run_task(
     recording: str | None = None,
 ) -> RunResult:
     """`faults`: a fault profile (library name or YAML path) for the episode; see sandbox/faults.
-    `mode` record or replay with `recording` (a file path): see sandbox/recordings."""
+    `mode` record or replay with `recording` (a file path): see sandbox/recordings. The episode may
+    reach the task's `allowed_hosts` for real, whatever hosts the running proxy allows to everyone."""
     if not command:
         raise TaskError("no agent command given", hint="sandbox run TASK -- python my_agent.py")
     store = EpisodeStore(home)
     try:
         episode = store.create(task.seed, task=task.id, episode_id=episode_id, faults=faults, mode=mode,
-                               recording=recording)
+                               recording=recording, allowed_hosts=task.allowed_hosts)
         attach_task(store, episode, task)
         env = {
             **os.environ,

@@ -1,8 +1,12 @@
 import hashlib
 import sqlite3
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from sandbox.cli import main
+from sandbox.episodes import EpisodeStore
 from sandbox.errors import EpisodeError
 from sandbox.home import Home
 from sandbox.templates import ensure_templates
@@ -75,3 +79,51 @@ def test_finish_reconciles_changes_a_crashed_fake_never_copied(store, sandbox_ho
 def test_unknown_episode(store):
     with pytest.raises(EpisodeError, match="unknown episode 'nope'"):
         store.require("nope")
+
+
+def test_allowed_hosts_are_checked_normalized_and_kept(store, sandbox_home):
+    ep = store.create(7, allowed_hosts=["API.Partner.test.", "*.cdn.test", "api.partner.test"])
+    assert ep.allowed_hosts == ("api.partner.test", "*.cdn.test")
+    assert store.get(ep.id).allowed_hosts == ep.allowed_hosts  # as the proxy reads it from the registry
+    assert store.create(7).allowed_hosts == ()
+    with store.ledger(ep.id) as ledger:
+        assert ledger.meta()["allowed_hosts"] == ["api.partner.test", "*.cdn.test"]
+    for bad in ("https://example.org/", "example.org:443", "a b", 7):
+        with pytest.raises(EpisodeError, match="is not a host name") as caught:
+            store.create(7, allowed_hosts=[bad])
+        assert "*.example.org" in caught.value.hint
+    assert len(store.list()) == 2  # a refused allow list creates nothing
+
+
+def test_a_registry_from_before_allowed_hosts_gains_the_column(sandbox_home):
+    sandbox_home.control_db.parent.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(sandbox_home.control_db)
+    old.execute("CREATE TABLE episodes (id TEXT PRIMARY KEY, token TEXT NOT NULL, seed INTEGER NOT NULL, task TEXT,"
+                " mode TEXT NOT NULL, faults TEXT, status TEXT NOT NULL, clock_start INTEGER NOT NULL,"
+                " created_at REAL NOT NULL, finished_at REAL)")
+    old.execute("INSERT INTO episodes VALUES ('old', 't', 7, NULL, 'live', NULL, 'live', 0, 1.0, NULL)")
+    old.commit()
+    old.close()
+    store = EpisodeStore(sandbox_home)
+    try:
+        assert store.get("old").allowed_hosts == () and store.get("old").recording is None
+        assert store.create(7, allowed_hosts=["example.org"]).allowed_hosts == ("example.org",)
+    finally:
+        store.close()
+
+
+def test_episodes_create_allow_host_adds_to_the_tasks(sandbox_home, tmp_path):
+    task = tmp_path / "needs-outside.yaml"
+    source = Path(__file__).resolve().parent.parent / "sandbox" / "tasks" / "library" / "refund-duplicate-charge.yaml"
+    task.write_text(source.read_text().replace("id: refund-duplicate-charge", "id: needs-outside")
+                    + "allowed_hosts: [api.partner.test]\n")
+    home = ["--home", str(sandbox_home.root)]
+    result = CliRunner().invoke(main, [*home, "episodes", "create", "--task", str(task), "--allow-host", "*.cdn.test"])
+    assert result.exit_code == 0, result.output
+    store = EpisodeStore(sandbox_home)
+    try:
+        assert store.require(result.output.strip()).allowed_hosts == ("api.partner.test", "*.cdn.test")
+    finally:
+        store.close()
+    refused = CliRunner().invoke(main, [*home, "episodes", "create", "--allow-host", "https://cdn.test/"])
+    assert refused.exit_code == 2 and "is not a host name" in refused.output

@@ -39,6 +39,9 @@ class EpisodeDirectory:
 
     Shared by the episode stage (who may call) and the ledger stage (which ledgers to keep open).
     Unknown ids are cached too, so a client retrying bad credentials costs no query per request.
+    What egress allows an episode (`Episode.allowed_hosts`) is part of the cached record and never
+    changes after creation, so the cache cannot serve a stale list: a new episode's first lookup
+    reads it from the registry, with the rest of the episode.
     """
 
     def __init__(self, home: Home, ttl: float = 0.5) -> None:

@@ -52,7 +52,7 @@ def run_episode(
     """Create an episode of `task` (with fault profile `faults`), run `command` in it, score it."""
     store = EpisodeStore(home)
     try:
-        episode = store.create(task.seed, task=task.id, faults=faults)
+        episode = store.create(task.seed, task=task.id, faults=faults, allowed_hosts=task.allowed_hosts)
         attach_task(store, episode, task)
         env = {
             **os.environ,

@@ -129,3 +129,4 @@ def test_allow_list_matching():
         assert egress.allowed("10.0.0.1") and not egress.allowed("10.0.0.2")
         with pytest.raises(exceptions.OptionsError, match="egress_allow_hosts"):
             tctx.configure(egress, egress_allow_hosts=["https://example.org/"])
+    tctx.master.event_loop.close()  # taddons makes a loop it never closes; unclosed, it warns in a later test
