@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -90,21 +90,23 @@ def scan(names) -> None:
 @click.option("--redact-pattern", "patterns", multiple=True, help="More regular expressions to redact (repeat).")
 @_friendly
 def import_(source, name, fmt, fields, patterns) -> None:
-    """Import a HAR file (browsers, Charles, Insomnia, mitmproxy) or a mitmproxy flow file as NAME."""
+    """Import a HAR file (browsers, Charles, Insomnia, mitmproxy) or a mitmproxy flow file as NAME
+    (a plain name: it is saved as <recordings folder>/NAME.jsonl)."""
     from sandbox.recordings.redact import Redactor
-    from sandbox.recordings.store import resolve, save
+    from sandbox.recordings.store import require_name, resolve, save
 
-    redactor = Redactor(tuple(fields), tuple(patterns))
+    require_name(name)  # before the work: a path would be written where `list` never looks
+    redactor = Redactor(tuple(fields), tuple(patterns), where="--redact-pattern")
     if fmt == "auto":
         fmt = "har" if source.lower().endswith((".har", ".json")) else "mitmproxy"
     if fmt == "har":
         from sandbox.recordings.har import read_har
 
-        rec, skipped = read_har(source, redactor, name=Path(name).stem)
+        rec, skipped = read_har(source, redactor, name=name)
     else:
         from sandbox.recordings.mitm import read_flows
 
-        rec, skipped = read_flows(source, redactor, name=Path(name).stem)
+        rec, skipped = read_flows(source, redactor, name=name)
     target = save(rec, resolve(name))
     note = f" ({skipped} entries without a response skipped)" if skipped else ""
     click.echo(f"imported {len(rec.exchanges)} exchanges into {target}{note}")
@@ -126,7 +128,9 @@ def export(name, out) -> None:
 @click.command()
 @click.argument("recording")
 @click.argument("command", nargs=-1, required=True)
-@click.option("--timeout", type=float, default=None, help="Seconds before the agent is killed.")
+@click.option("--timeout", type=float, default=None,
+              help="Seconds before the agent (and its children) is killed; default the recording's task's "
+                   "limit, else 300.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @click.pass_context
 @_friendly
@@ -141,12 +145,13 @@ def replay(ctx, recording, command, timeout, as_json) -> None:
     1 (and what changed) if not, 2 on bad input.
     """
     from sandbox.recordings.compare import differences, summarize
+    from sandbox.recordings.redact import Redactor
     from sandbox.recordings.store import load
 
     home = _home(ctx)
     rec = load(recording)
     episode_id, ledger_path = _run_replay(home, rec, list(command), timeout)
-    replayed = summarize(ledger_path)
+    replayed = summarize(ledger_path, Redactor.from_config(rec.header.get("redact"), f"{rec.path}:1"))
     changed = differences(rec.header.get("original"), replayed)
     if as_json:
         click.echo(json.dumps({"episode": episode_id, "recording": str(rec.path), "replayed": replayed,
@@ -167,14 +172,17 @@ def _run_replay(home, rec, command: list[str], timeout: float | None) -> tuple[s
         return _replay_in(home, rec, command, timeout, sandbox.ports)
 
 
+DEFAULT_LIMIT_S = 300.0  # a recording without a task has no time limit of its own
+
+
 def _replay_in(home, rec, command: list[str], timeout: float | None, ports) -> tuple[str, Path]:
     from sandbox.agent_env import agent_env
     from sandbox.episodes import EpisodeStore
-    from sandbox.runner import finish_and_score, run_task
+    from sandbox.runner import finish_and_score, run_process, run_task
     from sandbox.tasks.model import Task
 
     spec = rec.header.get("task_spec")
-    if spec:
+    if spec:  # run_task: the task's limit (unless --timeout), agent_exit event, score
         result = run_task(Task.from_spec(spec), command, home=home, ports=ports, timeout=timeout, mode="replay",
                           recording=str(rec.path))
         return result.episode.id, home.ledger_path(result.episode.id)
@@ -182,11 +190,17 @@ def _replay_in(home, rec, command: list[str], timeout: float | None, ports) -> t
     try:
         episode = store.create(int(rec.header.get("seed") or 0), mode="replay", recording=str(rec.path))
         env = {**os.environ, **agent_env(home, episode, ports)}
-        try:
-            subprocess.run(command, env=env, timeout=timeout, check=False)
-        except subprocess.TimeoutExpired:
-            pass
-        finish_and_score(store, episode.id)
+        limit = timeout if timeout is not None else DEFAULT_LIMIT_S
+        started = time.monotonic()
+        # Its own process group, killed whole at the limit: a hung agent never hangs the replay.
+        exit_code, timed_out, error = run_process(command, env, limit)
+        detail = {"exit_code": exit_code, "timed_out": timed_out,
+                  "seconds": round(time.monotonic() - started, 3), "command": command}
+        if error:
+            detail["error"] = error
+        with store.ledger(episode.id) as ledger:
+            ledger.record_event("agent_exit", detail)
+        finish_and_score(store, episode.id, {"agent": detail})
         return episode.id, home.ledger_path(episode.id)
     finally:
         store.close()

@@ -9,7 +9,9 @@ recorded: the proxy makes them again by itself on replay.
 What is kept is what the agent sent and received: the request as it left the agent (scheme, host
 and port from before route rewrote them, without the proxy's X-Sandbox-* headers), the response
 as the agent got it, timing, the episode clock, and which upstream answered. Secrets are redacted
-first (`sandbox.recordings.redact`, options `record_redact_fields` and `record_redact_patterns`).
+first (`sandbox.recordings.redact`, options `record_redact_fields` and `record_redact_patterns`):
+the path, query, every header and the body of both request and response, and the secrets the
+request carries (its credentials, Basic ones decoded; the episode's API keys) wherever they appear.
 
 Streams (server-sent events, NDJSON, chunked bodies without a length) are passed through as they
 arrive instead of being buffered, and kept piece by piece with their timing.
@@ -18,7 +20,6 @@ arrive instead of being buffered, and kept piece by piece with their timing.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Sequence
 
@@ -26,7 +27,7 @@ from mitmproxy import ctx, exceptions, http
 
 from sandbox.clock import episode_time
 from sandbox.proxy.flows import EPISODE, EXCHANGE, ORIGIN, OUTCOME, SERVICE, sandbox_answer
-from sandbox.recordings.format import Exchange, RecordedRequest, RecordedResponse
+from sandbox.recordings.format import Exchange, RecordedRequest, RecordedResponse, RecordingError
 from sandbox.recordings.redact import Redactor
 from sandbox.recordings.store import append_partial
 from sandbox.recordings.stream import StreamTap, is_sse, is_stream
@@ -59,12 +60,11 @@ class Record:
     def configure(self, updated: set[str]) -> None:
         if not {"record_redact_fields", "record_redact_patterns"} & updated:
             return
-        for pattern in ctx.options.record_redact_patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise exceptions.OptionsError(f"Cannot parse record_redact_patterns entry {pattern!r}: {exc}") from None
-        self.redactor = Redactor(tuple(ctx.options.record_redact_fields), tuple(ctx.options.record_redact_patterns))
+        try:
+            self.redactor = Redactor(tuple(ctx.options.record_redact_fields),
+                                     tuple(ctx.options.record_redact_patterns), where="record_redact_patterns")
+        except RecordingError as exc:
+            raise exceptions.OptionsError(f"Cannot parse {exc.message}") from None
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         if recording_of(flow, "record"):
@@ -110,11 +110,14 @@ class Record:
         headers = [(k, v) for k, v in request.headers.items(multi=True)
                    if not k.lower().encode().startswith(_NOT_RECORDED_HEADERS)]
         request_body = request.get_content(strict=False) or b""
-        known = redact.known_secrets(headers, query, request_body, request.headers.get("content-type"))
+        request_type = request.headers.get("content-type")
+        # The episode's own keys too: an agent may paste one service's key into another's request.
+        known = redact.known_secrets(headers, query, request_body, request_type) | frozenset(
+            key for key in getattr(episode, "api_keys", {}).values() if key)
+        path, query, headers, request_body = redact.request(path, query, headers, request_body, request_type, known)
         recorded_request = RecordedRequest(
-            method=request.method, scheme=scheme, host=host, port=port, path=path, query=redact.query(query),
-            http_version=request.http_version, headers=redact.headers(headers),
-            body=redact.body(request_body, request.headers.get("content-type")),
+            method=request.method, scheme=scheme, host=host, port=port, path=path, query=query,
+            http_version=request.http_version, headers=headers, body=request_body,
         )
         tap: StreamTap | None = flow.metadata.get(_TAP)
         content_type = response.headers.get("content-type")
@@ -122,12 +125,12 @@ class Record:
         if tap is not None:
             events = tap.events()
             for event in events:
-                event.data = redact.scrub(redact.body(event.data, content_type), known)
+                event.data = redact.response_body(event.data, content_type, known)
         recorded_response = RecordedResponse(
             status=response.status_code, reason=response.reason, http_version=response.http_version,
-            headers=redact.headers(response.headers.items(multi=True)),
-            body=b"" if events is not None else redact.scrub(
-                redact.body(response.get_content(strict=False) or b"", content_type), known),
+            headers=redact.response_headers(response.headers.items(multi=True), known),
+            body=b"" if events is not None else redact.response_body(
+                response.get_content(strict=False) or b"", content_type, known),
             events=events,
         )
         started = request.timestamp_start or time.time()

@@ -26,6 +26,10 @@ A miss answers according to the policy (`replay_on_miss` option, else the record
 and is in the ledger: the exchange (outcome `replay_miss`, or whatever answered it) and an event
 `replay_miss` with the explanation.
 
+A recorded exchange whose state changes cannot be written to the ledger is not answered from the
+recording: the agent gets a 503 `sandbox_replay_ledger_unavailable` (outcome `error`) and the ledger,
+if it takes the write, an event `replay_error`; a silent 200 would change the score unseen.
+
 Safe under concurrent requests: mitmproxy runs hooks on one event-loop thread, and a lookup plus
 its cursor update happen within one synchronous hook.
 """
@@ -112,9 +116,14 @@ class Replay:
         if refused is not None and request.host.lower() not in index.hosts:
             return  # egress refused a host the recording knows nothing of: the refusal stands
         path, _, query = request.path.partition("?")
+        body = request.get_content(strict=False) or b""
         view = RequestView.of(request.method, request.scheme, request.host, request.port, path, query,
-                              request.get_content(strict=False) or b"", request.headers.get("content-type"))
-        found = index.lookup(view, self._cursor(episode.id))
+                              body, request.headers.get("content-type"))
+        # Redacted as record redacted it: the secrets this request carries, and the episode's keys.
+        known = index.redactor.known_secrets(request.headers.items(multi=True), query, body,
+                                             request.headers.get("content-type"))
+        known |= frozenset(key for key in getattr(episode, "api_keys", {}).values() if key)
+        found = index.lookup(view, self._cursor(episode.id), known)
         if isinstance(found, Miss):
             self._miss(flow, index, found, refused)
             return
@@ -126,7 +135,10 @@ class Replay:
         if exchange_id is None:
             return  # the ledger could not write it, and has answered instead
         if found.effects:
-            self._write(episode.id, lambda ledger: _replay_effects(ledger, exchange_id, found))
+            failed = self._write(episode.id, lambda ledger: _replay_effects(ledger, exchange_id, found))
+            if failed is not None:
+                self._effects_lost(flow, index, found, exchange_id, failed)
+                return
         if found.response.events is not None and self.streams.address is not None:
             self.streams.send(flow, found.response)
         else:
@@ -196,12 +208,33 @@ class Replay:
                   else "error (forward needs a host with a fake)"}
         self._write(episode.id, lambda ledger: ledger.record_event("replay_miss", detail))
 
-    def _write(self, episode_id: str, write: Callable[[Ledger], Any]) -> None:
+    def _write(self, episode_id: str, write: Callable[[Ledger], Any]) -> Exception | None:
+        """Run `write` on the episode's ledger; the exception if it failed (logged), else None."""
         try:
             with Ledger(self.home.ledger_path(episode_id)) as ledger:
                 write(ledger)
-        except Exception as exc:  # a replay must not die of a ledger problem; the log says it
+        except Exception as exc:  # a replay must not die of a ledger problem; the caller answers it
             logger.error("ledger of episode %s: replay could not write: %s", episode_id, exc)
+            return exc
+        return None
+
+    def _effects_lost(self, flow: http.HTTPFlow, index: Index, found: Exchange, exchange_id: int,
+                      exc: Exception) -> None:
+        """The recorded state changes did not reach the ledger: the episode would score as if the
+        exchange never changed anything, so the agent gets a visible sandbox error instead of the
+        recorded success, and the ledger an event saying why (if it takes any write at all)."""
+        episode = flow.metadata[EPISODE]
+        where = f"{index.recording.path or index.recording.name}:{found.line}"
+        flow.metadata[OUTCOME] = "error"
+        flow.response = sandbox_answer(
+            503, "sandbox_replay_ledger_unavailable",
+            f"The sandbox could not write the state changes recorded at {where} into the ledger of episode "
+            f"{episode.id!r} ({type(exc).__name__}: {exc}), so it did not answer from the recording.",
+            recording=str(index.recording.path), line=found.line,
+            hint="check the episode's ledger (disk full? folder deleted?) and the proxy's log")
+        detail = {"exchange_id": exchange_id, "recording": str(index.recording.path), "line": found.line,
+                  "seq": found.seq, "error": f"{type(exc).__name__}: {exc}"}
+        self._write(episode.id, lambda ledger: ledger.record_event("replay_error", detail))
 
 
 def _egress_refusal(flow: http.HTTPFlow) -> bool:

@@ -13,20 +13,23 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.ledger import Ledger
+from sandbox.recordings.redact import Redactor
 
 # Wall-clock durations in the reasons of a time-limit overrun ("time: 5.1 s, limit 5 s") differ between runs.
 _SECONDS = re.compile(r"\b\d+(?:\.\d+)? s\b")
 
 
-def summarize(ledger_path: Path) -> dict[str, Any]:
+def summarize(ledger_path: Path, redactor: Redactor | None = None) -> dict[str, Any]:
+    """The ledger summarised as a recording's `original` is (paths and keys redacted the same way)."""
+    redactor = redactor or Redactor()
     with Ledger(ledger_path) as ledger:
         rows = ledger.exchanges()
         changes = ledger.state_changes()
         scores = ledger.scores()
     changes.sort(key=lambda c: (c["exchange_id"] or 0, c["id"]))
     return {
-        "exchanges": [[r["method"], r["host"], r["path"], r["status"]] for r in rows],
-        "state_changes": [[c["service"], c["tbl"], c["row_key"], c["op"]] for c in changes],
+        "exchanges": [[r["method"], r["host"], redactor.text(r["path"]), r["status"]] for r in rows],
+        "state_changes": [[c["service"], c["tbl"], redactor.text(str(c["row_key"])), c["op"]] for c in changes],
         "score": _score(scores[-1]) if scores else None,
     }
 

@@ -191,6 +191,7 @@ def parse_recording(text: str, path: Path | str = "<recording>") -> Recording:
     if not text.endswith("\n"):
         raise RecordingError(f"{path}:{len(lines)}: the last line has no newline: the file was cut short",
                              hint="re-record it; the sandbox itself never leaves a half-written recording")
+    _check_effects_unique(path, exchanges)
     count = header.get("count")
     if isinstance(count, int) and count != len(exchanges):
         raise RecordingError(
@@ -198,6 +199,19 @@ def parse_recording(text: str, path: Path | str = "<recording>") -> Recording:
             hint="the file was truncated or lines were removed by hand; if the edit was on purpose, "
                  f"set \"count\": {len(exchanges)} in the header")
     return Recording(header, exchanges, Path(path) if not isinstance(path, Path) else path)
+
+
+def _check_effects_unique(path: Path | str, exchanges: list[Exchange]) -> None:
+    """A state change is one (service, seq): the ledger would keep only the first of two."""
+    seen: dict[tuple[str, int], str] = {}
+    for ex in exchanges:
+        for i, effect in enumerate(ex.effects):
+            key = (effect["service"], effect["seq"])
+            if key in seen:
+                raise RecordingError(
+                    f"{path}:{ex.line}: effects[{i}]: {key[0]} change seq {key[1]} is already at {seen[key]}",
+                    hint="each state change has its own seq; fix the hand edit, or re-record")
+            seen[key] = f"line {ex.line} effects[{i}]"
 
 
 def _parse_line(path: Path | str, number: int, raw: str) -> dict[str, Any]:
@@ -212,6 +226,8 @@ def _parse_line(path: Path | str, number: int, raw: str) -> dict[str, Any]:
 
 
 def _check_header(path: Path | str, header: dict[str, Any]) -> None:
+    from sandbox.recordings.redact import Redactor  # it imports this module
+
     if header.get("format") != FORMAT:
         raise RecordingError(
             f"{path}:1: not an agent-sandbox recording (format {header.get('format')!r}, expected {FORMAT!r})",
@@ -222,6 +238,11 @@ def _check_header(path: Path | str, header: dict[str, Any]) -> None:
         raise RecordingError(
             f"{path}:1: recording format version {version!r}; this sandbox reads version {VERSION}",
             hint="upgrade the sandbox to replay it" if newer else "re-record it with this sandbox version")
+    for key in ("count", "clock_start", "seed"):
+        _optional(header, key, int, "", path, 1)
+    for key in ("name", "task", "source", "on_miss"):
+        _optional(header, key, str, "", path, 1)
+    Redactor.from_config(header.get("redact"), f"{path}:1")
 
 
 def _need(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, path, number: int) -> Any:
@@ -232,6 +253,63 @@ def _need(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: s
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise RecordingError(f"{path}:{number}: {where}{key} should be {names}, found {json.dumps(value)[:60]}")
     return value
+
+
+def _optional(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, path, number: int,
+              default: Any = None) -> Any:
+    """`obj[key]` checked like `_need`, or `default` when it is absent or null."""
+    if obj.get(key) is None:
+        return default
+    return _need(obj, key, kind, where, path, number)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+_OPS = ("insert", "update", "delete")
+_EFFECT_HINT = ("effects are written by the sandbox from the recorded episode's ledger; fix the hand edit, or "
+                "re-record")
+
+
+def _effects(obj: dict[str, Any], path, number: int) -> list[dict[str, Any]]:
+    """The state changes of an exchange, each checked: replay writes them into the ledger, and a
+    scored episode must not lose one silently."""
+    effects = obj.get("effects")
+    if effects is None:
+        return []
+    if not isinstance(effects, list):
+        raise RecordingError(f"{path}:{number}: effects should be a list", hint=_EFFECT_HINT)
+    for i, effect in enumerate(effects):
+        where = f"effects[{i}]."
+        if not isinstance(effect, dict):
+            raise RecordingError(f"{path}:{number}: effects[{i}] should be an object", hint=_EFFECT_HINT)
+        try:
+            for key in ("service", "table"):
+                if not _need(effect, key, str, where, path, number):
+                    raise RecordingError(f"{path}:{number}: {where}{key} is empty")
+            if _need(effect, "seq", int, where, path, number) < 1:
+                raise RecordingError(f"{path}:{number}: {where}seq should be a number >= 1, found {effect['seq']}")
+            _need(effect, "key", (str, int), where, path, number)
+            if _need(effect, "op", str, where, path, number) not in _OPS:
+                raise RecordingError(f"{path}:{number}: {where}op should be one of {', '.join(_OPS)}, found "
+                                     f"{effect['op']!r}")
+            for key in ("before", "after"):
+                if effect.get(key) is not None and not isinstance(effect[key], dict):
+                    raise RecordingError(f"{path}:{number}: {where}{key} should be an object (the row) or null, "
+                                         f"found {json.dumps(effect[key])[:60]}")
+        except RecordingError as exc:
+            raise RecordingError(exc.message, hint=_EFFECT_HINT) from None
+    return effects
+
+
+def _timing(obj: dict[str, Any], path, number: int) -> dict[str, float]:
+    timing = _optional(obj, "timing", dict, "", path, number, {})
+    for key, value in timing.items():
+        if not _number(value):
+            raise RecordingError(f"{path}:{number}: timing.{key} should be a number >= 0, found "
+                                 f"{json.dumps(value)[:60]}")
+    return timing
 
 
 def _body(obj: dict[str, Any], key: str, where: str, path, number: int) -> bytes:
@@ -267,10 +345,10 @@ def exchange_from_json(obj: dict[str, Any], path: Path | str = "<recording>", nu
         method=_need(req, "method", str, "request.", path, number).upper(),
         host=_need(req, "host", str, "request.", path, number),
         path=_need(req, "path", str, "request.", path, number),
-        scheme=req.get("scheme") or "https",
+        scheme=_optional(req, "scheme", str, "request.", path, number) or "https",
         port=port,
-        query=req.get("query") or "",
-        http_version=req.get("http_version") or "HTTP/1.1",
+        query=_optional(req, "query", str, "request.", path, number, ""),
+        http_version=_optional(req, "http_version", str, "request.", path, number) or "HTTP/1.1",
         headers=_headers(req, "request.", path, number),
         body=_body(req, "body", "request.", path, number),
     )
@@ -290,23 +368,25 @@ def exchange_from_json(obj: dict[str, Any], path: Path | str = "<recording>", nu
         raise RecordingError(f"{path}:{number}: response.status {status} is not an HTTP status")
     response = RecordedResponse(
         status=status,
-        reason=resp.get("reason") or "",
-        http_version=resp.get("http_version") or "HTTP/1.1",
+        reason=_optional(resp, "reason", str, "response.", path, number, ""),
+        http_version=_optional(resp, "http_version", str, "response.", path, number) or "HTTP/1.1",
         headers=_headers(resp, "response.", path, number),
         body=b"".join(e.data for e in events) if events is not None else _body(resp, "body", "response.", path, number),
         events=events,
     )
-    effects = obj.get("effects") or []
-    if not isinstance(effects, list):
-        raise RecordingError(f"{path}:{number}: effects should be a list")
+    seq = _optional(obj, "seq", int, "", path, number, 0)
+    exchange = _optional(obj, "exchange", int, "", path, number)
+    for key, value in (("seq", seq), ("exchange", exchange)):
+        if value is not None and value < 0:
+            raise RecordingError(f"{path}:{number}: {key} should be a number >= 0, found {value}")
     return Exchange(
         request=request,
         response=response,
-        seq=obj.get("seq") or 0,
-        upstream=obj.get("upstream") or "real",
-        clock=obj.get("clock"),
-        exchange=obj.get("exchange"),
-        timing=obj.get("timing") or {},
-        effects=effects,
+        seq=seq,
+        upstream=_optional(obj, "upstream", str, "", path, number) or "real",
+        clock=_optional(obj, "clock", int, "", path, number),
+        exchange=exchange,
+        timing=_timing(obj, path, number),
+        effects=_effects(obj, path, number),
         line=number,
     )

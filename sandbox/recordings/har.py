@@ -121,16 +121,19 @@ def _exchange(entry: dict, path: Path, where: str, redactor: Redactor) -> Exchan
     resp_headers = [(k, v) for k, v in _pairs(resp.get("headers"), path, where + "response.headers")
                     if not k.startswith(":") and k.lower() not in _DROPPED]
     resp_type = content.get("mimeType") or next((v for k, v in resp_headers if k.lower() == "content-type"), None)
-    events = events_from_body(redactor.body(resp_body, resp_type), True) if is_sse(resp_type) and resp_body else None
+    known = redactor.known_secrets(req_headers, parts.query, body, content_type)
+    resp_body = redactor.response_body(resp_body, resp_type, known)
+    events = events_from_body(resp_body, True) if is_sse(resp_type) and resp_body else None
     http_version = str(resp.get("httpVersion") or req.get("httpVersion") or "HTTP/1.1")
+    url_path, query, req_headers, body = redactor.request(parts.path or "/", parts.query, req_headers, body,
+                                                          content_type, known)
     return Exchange(
         request=RecordedRequest(
-            method=method.upper(), scheme=parts.scheme, host=parts.hostname, port=parts.port, path=parts.path or "/",
-            query=redactor.query(parts.query), http_version=_version(req.get("httpVersion")),
-            headers=redactor.headers(req_headers), body=redactor.body(body, content_type)),
+            method=method.upper(), scheme=parts.scheme, host=parts.hostname, port=parts.port, path=url_path,
+            query=query, http_version=_version(req.get("httpVersion")), headers=req_headers, body=body),
         response=RecordedResponse(
             status=status, reason=str(resp.get("statusText") or ""), http_version=_version(http_version),
-            headers=redactor.headers(resp_headers), body=b"" if events else redactor.body(resp_body, resp_type),
+            headers=redactor.response_headers(resp_headers, known), body=b"" if events else resp_body,
             events=events),
         upstream="imported",
         timing={"duration_ms": float(entry["time"])} if isinstance(entry.get("time"), int | float) else {},

@@ -195,9 +195,10 @@ class RequestView:
         return cls.of(req.method, req.scheme, req.host, req.port, req.path, req.query, req.body,
                       req.header("content-type"))
 
-    def redacted(self, redactor: Redactor) -> RequestView:
-        return RequestView(self.method, self.host, self.path, redactor.query(self.query),
-                           redactor.body(self.body, self.content_type), self.content_type)
+    def redacted(self, redactor: Redactor, known: frozenset[str] = frozenset()) -> RequestView:
+        """Redacted as a recording redacts a request (`known`: the secrets the request carries)."""
+        path, query, _, body = redactor.request(self.path, self.query, (), self.body, self.content_type, known)
+        return RequestView(self.method, self.host, path, query, body, self.content_type)
 
     def describe(self) -> str:
         return f"{self.method} {self.host}{self.path}" + (f"?{self.query}" if self.query else "")
@@ -291,9 +292,10 @@ class Index:
             self.hosts.add(ex.request.host.lower())
             self._views.append((view, ex))
 
-    def lookup(self, view: RequestView, cursor: Cursor) -> Exchange | Miss:
-        """The answer for `view` (a live request, not yet redacted), advancing `cursor`."""
-        view = view.redacted(self.redactor)
+    def lookup(self, view: RequestView, cursor: Cursor, known: frozenset[str] = frozenset()) -> Exchange | Miss:
+        """The answer for `view` (a live request, not yet redacted, carrying the secrets `known`),
+        advancing `cursor`."""
+        view = view.redacted(self.redactor, known)
         rule = self.config.rule_for(view.method, view.host, view.path)
         key = match_key(view, rule)
         answers = self.by_key.get(key)

@@ -45,20 +45,24 @@ def read_flows(path: Path | str, redactor: Redactor | None = None, name: str | N
 def _exchange(flow, redactor: Redactor) -> Exchange:
     request, response = flow.request, flow.response
     path, _, query = request.path.partition("?")
+    request_headers = list(request.headers.items(multi=True))
+    request_body = request.get_content(strict=False) or b""
+    request_type = request.headers.get("content-type")
+    known = redactor.known_secrets(request_headers, query, request_body, request_type)
     content_type = response.headers.get("content-type")
-    body = response.get_content(strict=False) or b""
-    events = events_from_body(redactor.body(body, content_type), True) if is_sse(content_type) and body else None
+    body = redactor.response_body(response.get_content(strict=False) or b"", content_type, known)
+    events = events_from_body(body, True) if is_sse(content_type) and body else None
     headers = [(k, v) for k, v in response.headers.items(multi=True) if k.lower() not in _DROPPED]
     duration = ((response.timestamp_end or 0) - (request.timestamp_start or 0)) * 1000.0
+    path, query, request_headers, request_body = redactor.request(path, query, request_headers, request_body,
+                                                                  request_type, known)
     return Exchange(
         request=RecordedRequest(
             method=request.method, scheme=request.scheme, host=request.pretty_host, port=request.port, path=path,
-            query=redactor.query(query), http_version=request.http_version,
-            headers=redactor.headers(request.headers.items(multi=True)),
-            body=redactor.body(request.get_content(strict=False) or b"", request.headers.get("content-type"))),
+            query=query, http_version=request.http_version, headers=request_headers, body=request_body),
         response=RecordedResponse(
             status=response.status_code, reason=response.reason, http_version=response.http_version,
-            headers=redactor.headers(headers), body=b"" if events else redactor.body(body, content_type),
+            headers=redactor.response_headers(headers, known), body=b"" if events else body,
             events=events),
         upstream="imported",
         timing={"duration_ms": round(duration, 1)} if duration > 0 else {},

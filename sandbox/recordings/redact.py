@@ -6,7 +6,11 @@ What is redacted (the value becomes `REDACTED`, the name stays, so a diff still 
   secret, password, signature, session or auth;
 - query parameters, form fields and JSON fields with such a name, at any depth;
 - anywhere in any text: token-shaped strings (`TOKEN_PATTERNS`: Stripe, GitHub, Slack, OpenAI and
-  Anthropic keys, AWS access key ids, Google API keys, JWTs, bearer tokens, private keys);
+  Anthropic keys, AWS access key ids, Google API keys, JWTs, bearer tokens, private keys; and one
+  pattern per registered fake's `ServiceSpec.key_prefix`, so the sandbox's own keys, which hold
+  '-' and '_', are caught whatever vendor format they imitate);
+- the request's known secrets (`known_secrets`: its credentials, Basic ones decoded, cookies and
+  secret-named fields), wherever they appear in the request or its response (`scrub`);
 - configurable: more field names (`fields`) and regular expressions (`patterns`).
 
 Bodies are edited in place as text, never re-serialised: a body with nothing to redact stays
@@ -16,11 +20,16 @@ replaced inside its quotes). A redacted secret in a response is replayed redacte
 
 from __future__ import annotations
 
+import base64
+import binascii
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, quote_plus
+from urllib.parse import parse_qsl, quote, quote_plus
+
+from sandbox.recordings.format import RecordingError
 
 MARK = "REDACTED"
 
@@ -38,8 +47,10 @@ NOT_SECRET = frozenset({"author", "authors", "authored_at", "oauth_version", "to
 
 TOKEN_PATTERNS: dict[str, str] = {
     "stripe key": r"\b(?:sk|rk|pk|whsec)_(?:live|test)_[A-Za-z0-9_\-]{8,}",
-    "github token": r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})",
-    "slack token": r"\bxox[abprse]-[A-Za-z0-9\-]{10,}",
+    # GitHub: classic tokens (gh[pousr]_ + 36), fine-grained ones (github_pat_ + 82 with '_').
+    "github token": r"\b(?:gh[pousr]_[A-Za-z0-9_\-]{20,}|github_pat_[A-Za-z0-9_]{20,})",
+    # Slack: bot, user, app-level, config and refresh tokens (xoxb-, xoxp-, xapp-, xoxe.xoxp-, ...).
+    "slack token": r"\b(?:xox[abposre]|xapp)(?:\.xox[a-z])?-[A-Za-z0-9_\-]{10,}",
     "openai/anthropic key": r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_\-]{20,}",
     "aws access key id": r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
     "google api key": r"\bAIza[0-9A-Za-z_\-]{35}",
@@ -49,6 +60,61 @@ TOKEN_PATTERNS: dict[str, str] = {
 }
 
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
+
+
+@functools.cache
+def service_key_patterns() -> dict[str, str]:
+    """One pattern per registered fake: its key prefix and what `secrets.token_urlsafe` appends.
+    No word boundary in front: a key pasted after `_` (`api_key_zdt_...`) is still caught."""
+    import services
+
+    out = {}
+    for service_id in _registered():
+        prefix = services.get_service(service_id).key_prefix
+        if prefix:
+            out[f"sandbox {service_id} key"] = re.escape(prefix) + r"[A-Za-z0-9_\-]{16,}"
+    return out
+
+
+@functools.cache
+def _vendor_prefix() -> re.Pattern:
+    """The prefixes a redacted token keeps, so the recording still says what kind of key it was."""
+    import services
+
+    prefixes = sorted({re.escape(services.get_service(s).key_prefix) for s in _registered()} - {""},
+                      key=len, reverse=True)
+    known = r"(?:sk|rk|pk|whsec)_(?:live|test)_|gh[pousr]_|github_pat_|(?:xox[abposre]|xapp)(?:\.xox[a-z])?-|sk-"
+    return re.compile(rf"^(?:{known}|{'|'.join(prefixes)})" if prefixes else rf"^(?:{known})")
+
+
+def _registered() -> list[str]:
+    # Every registered fake, not only the active ones ($SANDBOX_SERVICES): a recording made with
+    # another set of fakes must be redacted and scanned the same way.
+    import services
+
+    return list(services._MODULES)
+
+
+def token_patterns() -> dict[str, str]:
+    """Every built-in pattern, by kind: the vendors' formats, then the sandbox's own keys."""
+    return {**TOKEN_PATTERNS, **service_key_patterns()}
+
+
+def compile_patterns(patterns: Iterable[object], where: str) -> list[str]:
+    """`patterns` checked one by one: a RecordingError names the bad one and where it came from."""
+    out = []
+    for i, pattern in enumerate(patterns):
+        if not isinstance(pattern, str) or not pattern:
+            raise RecordingError(f"{where}: redact pattern [{i}] should be a non-empty string, found "
+                                 f"{json.dumps(pattern)[:60]}", hint="give regular expressions as strings")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise RecordingError(f"{where}: redact pattern {pattern!r} is not a regular expression: {exc}",
+                                 hint="fix or remove it (Python `re` syntax; escape literal characters such as "
+                                      "'(' with a backslash)") from None
+        out.append(pattern)
+    return out
 
 
 @dataclass(frozen=True)
@@ -62,11 +128,13 @@ class Finding:
 class Redactor:
     fields: tuple[str, ...] = ()  # more names to redact in headers, query, form and JSON
     patterns: tuple[str, ...] = ()  # more regular expressions to redact anywhere
+    where: str = field(default="redaction options", compare=False)  # where fields/patterns came from
     _token: re.Pattern = field(init=False, repr=False)
     _fields: frozenset[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        alternatives = list(TOKEN_PATTERNS.values()) + list(self.patterns)
+        # Each pattern on its own first: a bad one is named, not lost in the joined alternation.
+        alternatives = list(token_patterns().values()) + compile_patterns(self.patterns, self.where)
         self._token = re.compile("|".join(f"(?:{p})" for p in alternatives))
         self._fields = frozenset(f.lower() for f in self.fields)
 
@@ -75,9 +143,20 @@ class Redactor:
         return {"fields": list(self.fields), "patterns": list(self.patterns)}
 
     @classmethod
-    def from_config(cls, config: dict | None) -> Redactor:
-        config = config or {}
-        return cls(tuple(config.get("fields") or ()), tuple(config.get("patterns") or ()))
+    def from_config(cls, config: object, where: str = "recording header") -> Redactor:
+        """From a recording header's `redact`; a bad one is a RecordingError naming `where`."""
+        if config is None:
+            return cls(where=where)
+        if not isinstance(config, dict):
+            raise RecordingError(f"{where}: redact should be an object {{\"fields\": [...], \"patterns\": [...]}}",
+                                 hint="fix or remove the header's redact field")
+        fields = config.get("fields") or []
+        if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+            raise RecordingError(f"{where}: redact.fields should be a list of field names (strings)")
+        patterns = config.get("patterns") or []
+        if not isinstance(patterns, list):
+            raise RecordingError(f"{where}: redact.patterns should be a list of regular expressions")
+        return cls(tuple(fields), tuple(patterns), where=f"{where}: redact.patterns")
 
     # -- names and strings ------------------------------------------------------------------------
 
@@ -137,7 +216,10 @@ class Redactor:
         for name, value in headers:
             lowered = name.lower()
             if lowered in ("authorization", "proxy-authorization"):
-                found.add(value.partition(" ")[2] or value)
+                scheme, _, credentials = value.strip().partition(" ")
+                found.add(credentials.strip() or value)
+                if scheme.lower() == "basic":
+                    found.update(self._basic(credentials.strip()))
             elif lowered == "cookie":
                 found.update(p.partition("=")[2].strip() for p in value.split(";"))
             elif self.secret_name(lowered):
@@ -154,14 +236,66 @@ class Redactor:
                 pass
         return frozenset(v for v in found if len(v) >= 6 and v != MARK)
 
+    def _basic(self, blob: str) -> set[str]:
+        """The secrets inside Basic credentials: the password, and the user when it is a key (Stripe
+        sends `key:`; zenpy sends `email/token:token`, whose user part is an address, not a key)."""
+        try:
+            decoded = base64.b64decode(blob, validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            return set()
+        user, _, password = decoded.partition(":")
+        found = {password} if password else set()
+        if user and (not password or self._token.fullmatch(user)):
+            found.add(user)
+        return found
+
     def scrub(self, data: bytes, known: frozenset[str]) -> bytes:
-        """`data` with every known secret value replaced (as is, and as it is spelled inside JSON)."""
+        """`data` with every known secret value replaced: as is, as spelled inside JSON, and
+        percent-encoded (query strings, form bodies)."""
         if not data or not known:
             return data
         for secret in sorted(known, key=len, reverse=True):
-            for spelled in {secret, json.dumps(secret)[1:-1]}:
+            for spelled in _spellings(secret):
                 data = data.replace(spelled.encode("utf-8"), MARK.encode())
         return data
+
+    def scrub_text(self, text: str, known: frozenset[str]) -> str:
+        """`scrub` for a string (a header value, a query string, a path)."""
+        if not text or not known:
+            return text
+        for secret in sorted(known, key=len, reverse=True):
+            for spelled in _spellings(secret):
+                text = text.replace(spelled, MARK)
+        return text
+
+    # -- whole messages -----------------------------------------------------------------------------
+
+    def request(self, path: str, query: str, headers: Iterable[tuple[str, str]], body: bytes,
+                content_type: str | None, known: frozenset[str] = frozenset()
+                ) -> tuple[str, str, list[tuple[str, str]], bytes]:
+        """A request's path, query, headers and body as a recording keeps them: secret names and
+        token shapes redacted, then every known secret scrubbed wherever it still is."""
+        return (self.scrub_text(self.text(path), known),
+                self.scrub_text(self.query(query), known),
+                [(k, self.scrub_text(v, known)) for k, v in self.headers(headers)],
+                self.scrub(self.body(body, content_type), known))
+
+    def response_headers(self, headers: Iterable[tuple[str, str]], known: frozenset[str] = frozenset()
+                         ) -> list[tuple[str, str]]:
+        return [(k, self.scrub_text(v, known)) for k, v in self.headers(headers)]
+
+    def response_body(self, body: bytes, content_type: str | None, known: frozenset[str] = frozenset()) -> bytes:
+        return self.scrub(self.body(body, content_type), known)
+
+    def value(self, doc: object) -> object:
+        """A JSON value (a state change's row) with token-shaped strings redacted at any depth."""
+        if isinstance(doc, str):
+            return self.text(doc)
+        if isinstance(doc, dict):
+            return {k: self.value(v) for k, v in doc.items()}
+        if isinstance(doc, list):
+            return [self.value(v) for v in doc]
+        return doc
 
     def body(self, data: bytes, content_type: str | None) -> bytes:
         """`data` with secrets replaced; bytes that are not UTF-8 text are returned as they are."""
@@ -217,7 +351,7 @@ class Redactor:
             found = match.group(0)
             if MARK in found:
                 continue
-            kind = next((k for k, p in TOKEN_PATTERNS.items() if re.fullmatch(p, found)), "configured pattern")
+            kind = next((k for k, p in token_patterns().items() if re.fullmatch(p, found)), "configured pattern")
             out.append(Finding(kind, where, found[:8] + "…"))
         return out
 
@@ -228,9 +362,13 @@ def _keep_scheme(match: re.Match) -> str:
         return found.split(None, 1)[0] + " " + MARK
     if found.startswith("-----BEGIN"):
         return MARK
-    # Keep a vendor prefix (sk_test_, ghp_, xoxb-), so the recording still says what kind of key it was.
-    prefix = re.match(r"^(?:(?:sk|rk|pk|whsec)_(?:live|test)_|gh[pousr]_|github_pat_|xox[abprse]-|sk-)", found)
+    # Keep a vendor prefix (sk_test_, ghp_, xoxb-, zdt_), so the recording still says what kind of key it was.
+    prefix = _vendor_prefix().match(found)
     return (prefix.group(0) if prefix else "") + MARK
+
+
+def _spellings(secret: str) -> set[str]:
+    return {secret, json.dumps(secret)[1:-1], quote_plus(secret, safe=""), quote(secret, safe="")}
 
 
 def _cookie_pair(pair: str) -> str:

@@ -1,7 +1,8 @@
 """`sandbox recordings scan`: find secrets a recording should not hold.
 
-Every string of every line is checked against the token patterns of `sandbox.recordings.redact`
-(and any configured in the recording's header), and credential headers must hold `REDACTED`. A
+Every string of every line is checked against the token patterns recording redacts with
+(`sandbox.recordings.redact.token_patterns`: the vendors' formats and one per registered fake's key
+prefix, and any configured in the recording's header), and credential headers must hold `REDACTED`. A
 finding names the file, line and place, never the whole secret.
 """
 
@@ -39,7 +40,7 @@ def scan_file(path: Path | str) -> list[Leak]:
         except ValueError:
             obj = raw  # unreadable lines are still scanned as text
         if number == 1 and isinstance(obj, dict) and isinstance(obj.get("redact"), dict):
-            redactor = Redactor.from_config(obj["redact"])
+            redactor = Redactor.from_config(obj["redact"], f"{path}:1")
         for where, value in _strings(obj, ""):
             leaks += [Leak(path, number, f.where, f.kind, f.sample) for f in redactor.findings(value, where)]
             if where.endswith(_CREDENTIAL_HEADERS_SUFFIX) and MARK not in value and value.strip():

@@ -29,6 +29,7 @@ from sandbox.recordings.format import (
     new_header,
     read_recording,
 )
+from sandbox.recordings.redact import Redactor
 
 ENV_VAR = "SANDBOX_RECORDINGS"
 PARTIAL = ".partial"
@@ -47,6 +48,17 @@ def resolve(name_or_path: str | os.PathLike[str], base: str | os.PathLike[str] |
         raise RecordingError(f"recording name {text!r} is not usable",
                              hint="use letters, digits, '.', '_' or '-', or give a path to a .jsonl file")
     return recordings_dir(base) / f"{text}{SUFFIX}"
+
+
+def require_name(text: str) -> str:
+    """A name a recording can be saved under (and `list` then shows): no folder, no suffix."""
+    if (not text or text.startswith(".") or text.endswith((SUFFIX, ".har", ".json"))
+            or not all(c.isalnum() or c in "._-" for c in text)):
+        raise RecordingError(
+            f"recording name {text!r} is not a plain name",
+            hint=f"use letters, digits, '.', '_' or '-' (e.g. refund-run); it is saved as "
+                 f"{recordings_dir()}/<name>{SUFFIX}; set ${ENV_VAR} to keep recordings in another folder")
+    return text
 
 
 def list_recordings(base: str | os.PathLike[str] | None = None) -> list[Path]:
@@ -140,6 +152,9 @@ def finalize(episode_id: str, recording: str | Path, ledger_path: Path, name: st
     if not partial_path(path, episode_id).exists() and path.exists():
         return path  # finalized already (an episode is finished, and so finalized, once)
     exchanges, redact = read_partial(path, episode_id)
+    # The ledger keeps what the fakes stored, secrets included (an agent may paste its key into an
+    # issue): state changes and paths are redacted like the exchanges before they are written.
+    redactor = Redactor.from_config(redact, f"{partial_path(path, episode_id)}:1")
     with Ledger(ledger_path) as ledger:
         meta = ledger.meta()
         changes = ledger.state_changes()
@@ -149,8 +164,9 @@ def finalize(episode_id: str, recording: str | Path, ledger_path: Path, name: st
     by_exchange: dict[int, list[dict[str, Any]]] = {}
     for change in changes:
         by_exchange.setdefault(change["exchange_id"], []).append(
-            {"service": change["service"], "seq": change["seq"], "table": change["tbl"], "key": change["row_key"],
-             "op": change["op"], "before": change["before"], "after": change["after"]})
+            {"service": change["service"], "seq": change["seq"], "table": change["tbl"],
+             "key": redactor.text(str(change["row_key"])), "op": change["op"],
+             "before": redactor.value(change["before"]), "after": redactor.value(change["after"])})
     exchanges.sort(key=lambda ex: ex.exchange or 0)
     for ex in exchanges:
         ex.effects = by_exchange.get(ex.exchange, [])
@@ -168,8 +184,8 @@ def finalize(episode_id: str, recording: str | Path, ledger_path: Path, name: st
         match={"sequence": "repeat_last"},
         on_miss="error",
         original={
-            "exchanges": [[r["method"], r["host"], r["path"], r["status"], r["outcome"]] for r in rows],
-            "state_changes": [_change_summary(c) for c in changes],
+            "exchanges": [[r["method"], r["host"], redactor.text(r["path"]), r["status"], r["outcome"]] for r in rows],
+            "state_changes": [_change_summary(c, redactor) for c in changes],
             "score": _score_summary(scores[-1]) if scores else None,
             "agent_exit_code": agent.get("exit_code") if agent else None,
         },
@@ -179,8 +195,8 @@ def finalize(episode_id: str, recording: str | Path, ledger_path: Path, name: st
     return written
 
 
-def _change_summary(change: dict[str, Any]) -> list[Any]:
-    return [change["service"], change["tbl"], change["row_key"], change["op"]]
+def _change_summary(change: dict[str, Any], redactor: Redactor) -> list[Any]:
+    return [change["service"], change["tbl"], redactor.text(str(change["row_key"])), change["op"]]
 
 
 def _score_summary(row: dict[str, Any]) -> dict[str, Any]:

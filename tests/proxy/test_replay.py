@@ -224,3 +224,43 @@ def test_a_browser_har_imports_and_replays(world, tmp_path):
     answer = s.get(entry["request"]["url"])
     assert (skipped, answer.status_code) == (1, 200)
     assert answer.content == base64.b64decode(entry["response"]["content"]["text"])  # the PNG, byte for byte
+
+
+def _with_effects(recording, tmp_path, name: str, effects: list) -> Path:
+    path, _, _ = recording
+    lines = path.read_text().splitlines(keepends=True)
+    refund = json.loads(lines[2])  # the form POST to the fake
+    refund["effects"] = effects
+    target = tmp_path / name
+    target.write_text("".join(lines[:2]) + json.dumps(refund) + "\n" + "".join(lines[3:]))
+    return target
+
+
+def test_a_hand_edited_effect_is_refused_with_its_line_not_answered_200(world, recording, tmp_path):
+    target = _with_effects(recording, tmp_path, "edited.jsonl", [{"service": "x"}])
+    episode, s = replaying(world, target)
+    answer = s.post("https://api.stripe.com/v1/refunds", data={"charge": "ch_1", "reason": "duplicate"})
+    assert answer.status_code == 502
+    error = answer.json()["error"]
+    assert error["type"] == "sandbox_replay_unavailable"
+    assert f"{target}:3: effects[0].table is missing" in error["message"]
+
+
+def test_effects_the_ledger_cannot_take_are_a_visible_error_not_a_silent_200(world, recording, tmp_path):
+    effect = {"service": "payments", "seq": 3, "table": "refunds", "key": "re_1", "op": "insert", "before": None,
+              "after": {"id": "re_1"}}
+    target = _with_effects(recording, tmp_path, "effects.jsonl", [effect])
+    episode, s = replaying(world, target)
+    ledger_path = world.home.ledger_path(episode.id)
+    with Ledger(ledger_path) as ledger:  # the ledger still takes exchanges and events, not state changes
+        ledger.conn.execute("DROP TABLE state_changes")
+    answer = s.post("https://api.stripe.com/v1/refunds", data={"charge": "ch_1", "reason": "duplicate"})
+    assert answer.status_code == 503, answer.text
+    error = answer.json()["error"]
+    assert error["type"] == "sandbox_replay_ledger_unavailable" and error["line"] == 3
+    assert f"{target}:3" in error["message"] and "no such table: state_changes" in error["message"]
+    with Ledger(ledger_path) as ledger:
+        rows = ledger.exchanges()
+        events = [e for e in ledger.events() if e["kind"] == "replay_error"]
+    assert [(r["outcome"], r["status"]) for r in rows] == [("error", 503)]
+    assert events[0]["detail"]["exchange_id"] == rows[0]["id"] and events[0]["detail"]["line"] == 3

@@ -86,3 +86,66 @@ def test_export_of_a_stream_keeps_its_body(tmp_path):
                                 events=[StreamEvent(b"data: 1\n\n")], body=b"data: 1\n\n")
     rec = Recording({"name": "s"}, [Exchange(RecordedRequest("GET", "a.example", "/s"), streamed)])
     assert to_har(rec)["log"]["entries"][0]["response"]["content"]["text"] == "data: 1\n\n"
+
+
+def _one_entry_har(tmp_path) -> Path:
+    har = tmp_path / "one.har"
+    har.write_text(json.dumps({"log": {"entries": [{"request": {"method": "GET", "url": "https://a.example/"},
+                                                    "response": {"status": 200, "content": {"text": "hello"}}}]}}))
+    return har
+
+
+def test_a_bad_redact_pattern_is_an_error_naming_it_not_a_traceback(cli, tmp_path):
+    result = cli("recordings", "import", str(_one_entry_har(tmp_path)), "site", "--redact-pattern", "(")
+    assert result.exit_code == 2, result.output
+    assert "--redact-pattern: redact pattern '(' is not a regular expression" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "recordings").exists()
+
+
+def test_a_bad_pattern_in_a_recording_header_is_named_by_list_scan_and_show(cli, tmp_path):
+    assert cli("recordings", "import", str(_one_entry_har(tmp_path)), "site").exit_code == 0
+    path = tmp_path / "recordings" / "site.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    header = json.loads(lines[0])
+    header["redact"]["patterns"] = ["("]
+    path.write_text(json.dumps(header) + "\n" + "".join(lines[1:]))
+    assert f"site\tUNREADABLE: {path}:1: redact.patterns: redact pattern '('" in cli("recordings", "list").output
+    for command in ("scan", "show"):
+        result = cli("recordings", command, "site")
+        assert result.exit_code == 2 and f"{path}:1: redact.patterns: redact pattern '('" in result.output, command
+
+
+def test_import_takes_a_plain_name_only(cli, tmp_path):
+    har = _one_entry_har(tmp_path)
+    for name in ("bad/name", "site.jsonl", "../up"):
+        result = cli("recordings", "import", str(har), name)
+        assert result.exit_code == 2 and "is not a plain name" in result.output, (name, result.output)
+    assert not (tmp_path / "bad").exists() and not list(tmp_path.glob("*.jsonl"))
+    assert cli("recordings", "import", str(har), "site.v2").exit_code == 0
+    assert cli("recordings", "list").output.startswith("site.v2\t1 exchanges")
+
+
+def test_export_of_a_hand_edited_clock_names_the_line(cli, tmp_path):
+    assert cli("recordings", "import", str(_one_entry_har(tmp_path)), "site").exit_code == 0
+    path = tmp_path / "recordings" / "site.jsonl"
+    lines = path.read_text().splitlines(keepends=True)
+    exchange = json.loads(lines[1])
+    exchange["clock"] = "y"
+    path.write_text(lines[0] + json.dumps(exchange) + "\n")
+    result = cli("recordings", "export", "site", str(tmp_path / "out.har"))
+    assert result.exit_code == 2 and f"{path}:2: clock should be int" in result.output
+    assert not (tmp_path / "out.har").exists()
+
+
+def test_scan_flags_a_hand_planted_sandbox_key_of_every_fake(cli, tmp_path):
+    import services
+
+    assert cli("recordings", "import", str(_one_entry_har(tmp_path)), "clean").exit_code == 0
+    path = tmp_path / "recordings" / "clean.jsonl"
+    clean = path.read_text()
+    for service in services._MODULES:
+        key = services.get_service(service).key_prefix + "Ab-cD_eF-gH_iJ-kL_mN-oP"
+        path.write_text(clean.replace("hello", f"my key is {key}"))
+        result = cli("recordings", "scan", "clean")
+        assert result.exit_code == 1, (service, result.output)
+        assert f"{path}:2: response.body:" in result.output and "kL_mN" not in result.output

@@ -103,3 +103,60 @@ def test_names_resolve_under_the_recordings_folder(tmp_path, monkeypatch):
     assert resolve("some/where.jsonl").name == "where.jsonl"
     with pytest.raises(RecordingError, match="not usable"):
         resolve("bad name!")
+
+
+def _edit(written, line: int, change) -> None:
+    lines = written.read_text().splitlines(keepends=True)
+    obj = json.loads(lines[line - 1])
+    change(obj)
+    lines[line - 1] = json.dumps(obj) + "\n"
+    written.write_text("".join(lines))
+
+
+EFFECT = {"service": "payments", "seq": 3, "table": "refunds", "key": "re_1", "op": "insert", "before": None,
+          "after": {"id": "re_1"}}
+
+
+@pytest.mark.parametrize("effect, message", [
+    ({"service": "x"}, r"effects\[0\]\.table is missing"),
+    ({**EFFECT, "seq": "3"}, r"effects\[0\]\.seq should be int"),
+    ({**EFFECT, "seq": 0}, r"effects\[0\]\.seq should be a number >= 1"),
+    ({**EFFECT, "op": "upsert"}, r"effects\[0\]\.op should be one of insert, update, delete"),
+    ({**EFFECT, "after": "re_1"}, r"effects\[0\]\.after should be an object \(the row\) or null"),
+    ({**EFFECT, "service": ""}, r"effects\[0\]\.service is empty"),
+])
+def test_every_effect_field_is_checked_at_load_time(written, effect, message):
+    _edit(written, 2, lambda obj: obj.update(effects=[effect]))
+    with pytest.raises(RecordingError, match=rf"{written}:2: {message}") as err:
+        read_recording(written)
+    assert "re-record" in err.value.hint
+
+
+def test_the_same_state_change_twice_is_named(written):
+    _edit(written, 2, lambda obj: obj.update(effects=[EFFECT]))
+    _edit(written, 4, lambda obj: obj.update(effects=[EFFECT]))
+    with pytest.raises(RecordingError, match=rf"{written}:4: effects\[0\]: payments change seq 3 is already at line 2"):
+        read_recording(written)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("clock", "y", "clock should be int"),
+    ("exchange", -1, "exchange should be a number >= 0"),
+    ("seq", 1.5, "seq should be int"),
+    ("timing", {"duration_ms": "slow"}, "timing.duration_ms should be a number >= 0"),
+    ("timing", [1], "timing should be dict"),
+    ("upstream", 7, "upstream should be str"),
+])
+def test_exchange_fields_are_checked_like_status(written, field, value, message):
+    _edit(written, 3, lambda obj: obj.update({field: value}))
+    with pytest.raises(RecordingError, match=rf"{written}:3: {message}"):
+        read_recording(written)
+
+
+def test_a_bad_header_is_named(written):
+    _edit(written, 1, lambda obj: obj.update(redact={"fields": [], "patterns": ["ok", "(unclosed"]}))
+    with pytest.raises(RecordingError, match=rf"{written}:1: redact.patterns: redact pattern '\(unclosed' is not"):
+        read_recording(written)
+    _edit(written, 1, lambda obj: obj.update(redact={}, clock_start="soon"))
+    with pytest.raises(RecordingError, match=rf"{written}:1: clock_start should be int"):
+        read_recording(written)

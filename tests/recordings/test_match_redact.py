@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from sandbox.recordings.format import Exchange, RecordedRequest, RecordedResponse, Recording, RecordingError, new_header
 from sandbox.recordings.match import Cursor, Index, Miss, RequestView
-from sandbox.recordings.redact import Redactor
+from sandbox.recordings.redact import MARK, Redactor
 
 
 def index(*bodies: bytes, match=None) -> Index:
@@ -53,3 +55,50 @@ def test_redaction_keeps_bodies_byte_identical_where_there_is_no_secret():
         ("X-Tenant", "REDACTED"), ("Set-Cookie", "sid=REDACTED; Path=/; HttpOnly")]
     assert redactor.query("a=1&password=p%40ss&metadata[secret]=s") == "a=1&password=REDACTED&metadata[secret]=REDACTED"
     assert redactor.text("key ghp_" + "a" * 36 + " end") == "key ghp_REDACTED end"
+
+
+def sandbox_keys() -> dict[str, str]:
+    """A key for every registered fake, shaped as EpisodeStore makes them (prefix + token_urlsafe(18)),
+    with the '-' and '_' that token_urlsafe gives."""
+    import services
+
+    return {services.get_service(service).key_prefix: f"Zr9-qX_bT2mK-{i}Lw8_vHsYd3n"
+            for i, service in enumerate(services._MODULES)}
+
+
+def test_the_sandboxs_own_keys_are_token_shaped_for_every_fake():
+    redactor = Redactor()
+    for prefix, rest in sandbox_keys().items():
+        text = f"pasted {prefix}{rest} here, and glued api_key_{prefix}{rest}."
+        redacted = redactor.text(text)
+        assert "Zr9-qX" not in redacted and "vHsYd3n" not in redacted, redacted
+        assert redacted.startswith(f"pasted {prefix}REDACTED here")  # the prefix says what kind of key it was
+        assert [f.where for f in redactor.findings(text, "body")] == ["body", "body"]
+
+
+def test_real_vendor_token_formats_are_redacted():
+    redactor = Redactor()
+    for token in ("ghp_" + "a1B2" * 9, "github_pat_11ABCDEFG0_" + "x" * 59, "xoxb-1234567890-0987654321-AbCdEf_gh",
+                  "xoxe.xoxp-1-Mi0yLTE3MjQ4NjQ", "xapp-1-A0123BCDE-12345678-abcdef0123"):
+        assert MARK not in token and token not in redactor.text(f"x {token} y") and MARK in redactor.text(token)
+
+
+def test_basic_credentials_are_decoded_into_known_secrets():
+    redactor = Redactor()
+    zendesk = base64.b64encode(b"agent@acme.test/token:plain-zendesk-token-123").decode()
+    known = redactor.known_secrets([("Authorization", f"Basic {zendesk}")], "", b"", None)
+    assert known == {zendesk, "plain-zendesk-token-123"}  # the address is not a key: kept as sent
+    stripe = base64.b64encode(b"sk_test_Zr9-qX_bT2mK-cLw8_vHs:").decode()
+    assert "sk_test_Zr9-qX_bT2mK-cLw8_vHs" in redactor.known_secrets([("authorization", f"basic {stripe}")], "",
+                                                                      b"", None)
+    scrubbed = redactor.scrub_text("q=plain-zendesk-token-123&r=plain%2Dzendesk", known)
+    assert scrubbed == "q=REDACTED&r=plain%2Dzendesk"
+
+
+def test_a_bad_redact_pattern_names_itself_and_where_it_came_from():
+    with pytest.raises(RecordingError, match=r"--redact-pattern: redact pattern '\(' is not a regular expression"):
+        Redactor(patterns=("ok-\\d+", "("), where="--redact-pattern")
+    with pytest.raises(RecordingError, match=r"r\.jsonl:1: redact\.patterns: redact pattern '\[a' is not"):
+        Redactor.from_config({"patterns": ["[a"]}, "r.jsonl:1")
+    with pytest.raises(RecordingError, match=r"r\.jsonl:1: redact.fields should be a list"):
+        Redactor.from_config({"fields": "token"}, "r.jsonl:1")

@@ -94,3 +94,42 @@ def test_sandbox_replay_fails_and_says_what_changed(recorded):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "-POST api.stripe.com /v1/refunds 200" in result.stdout
     assert "state changes differ" in result.stdout and "score: original PASS" in result.stdout
+
+
+HANGING_AGENT = """
+import subprocess, sys
+child = subprocess.Popen(["sleep", "60"])  # a child of its own: a tool the agent started
+open(sys.argv[1], "w").write(str(child.pid))
+child.wait()
+"""
+
+
+def _dead(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")  # a zombie waiting for a reaper has ended too
+
+
+def test_sandbox_replay_kills_a_hung_agent_and_its_children_and_logs_how_it_ended(recorded, tmp_path):
+    from sandbox.ledger import Ledger
+    from sandbox.recordings.har import read_har
+    from sandbox.recordings.store import save
+    from tests.proxy.test_replay import json_har
+
+    home, _, _, _, _, env = recorded
+    imported, _ = read_har(json_har(tmp_path))  # no task: the run is `sandbox replay`'s own
+    save(imported, tmp_path / "site.jsonl")
+    pid_file = tmp_path / "child.pid"
+    result = subprocess.run(
+        [sys.executable, "-m", "sandbox.cli", "--home", str(home.root), "replay", str(tmp_path / "site.jsonl"),
+         "--timeout", "1", "--", sys.executable, "-c", HANGING_AGENT, str(pid_file)],
+        capture_output=True, text=True, cwd=REPO, env={**_base_env(), **env}, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr  # nothing to compare an import with
+    child = int(pid_file.read_text())
+    assert _dead(child), "the agent's own child outlived the replay"
+    ledger_path = Path(result.stdout.split("(ledger ", 1)[1].split(")", 1)[0])
+    with Ledger(ledger_path) as ledger:
+        exits = [e["detail"] for e in ledger.events() if e["kind"] == "agent_exit"]
+    assert [(e["exit_code"], e["timed_out"]) for e in exits] == [(None, True)]
