@@ -41,12 +41,13 @@ def main(ctx: click.Context, home: str | None) -> None:
 @click.pass_context
 @_friendly
 def up(ctx, proxy_port, control_port, service_ports, allow_hosts, workers) -> None:
-    """Start proxy, fakes and control API on loopback; stop with Ctrl-C."""
-    from sandbox.supervisor import Sandbox
+    """Start proxy, fakes and control API on loopback; stop with Ctrl-C (or SIGTERM, SIGHUP)."""
+    from sandbox.supervisor import Sandbox, interrupt_on_stop_signals
 
     sandbox = Sandbox(_home(ctx), proxy_port=proxy_port, control_port=control_port,
                       service_ports=_pairs(service_ports, int), allow_hosts=tuple(allow_hosts), workers=workers)
-    with sandbox:
+    # SIGTERM (docker stop, systemd, kill) and SIGHUP (a closed terminal) stop the children as Ctrl-C does.
+    with interrupt_on_stop_signals(), sandbox:
         ports = sandbox.ports
         click.echo(f"sandbox up (home {sandbox.home.root})")
         click.echo(f"  proxy    http://127.0.0.1:{ports['proxy']}   CA {sandbox.home.ca_cert}")

@@ -20,15 +20,16 @@ from sandbox.home import Home
 
 
 @contextlib.contextmanager
-def _sandbox_ports(home: Home, allow_hosts: tuple[str, ...], workers: int = 2) -> Iterator[dict[str, Any]]:
-    """The ports of the sandbox up on `home`, or of one started for this command."""
+def _sandbox_ports(home: Home, workers: int = 2) -> Iterator[dict[str, Any]]:
+    """The ports of the sandbox up on `home`, or of one started for this command. No proxy-wide
+    allow list: each task's `allowed_hosts` go with its own episodes, and reach no other."""
     from sandbox.supervisor import Sandbox, running_ports
 
     ports = running_ports(home)
     if ports:
         yield ports
         return
-    with Sandbox(home, ephemeral=True, allow_hosts=allow_hosts, workers=workers) as sandbox:
+    with Sandbox(home, ephemeral=True, workers=workers) as sandbox:
         yield sandbox.ports
 
 
@@ -47,8 +48,7 @@ def tasks_check(ctx, task_refs, strict, jobs, as_json) -> None:
 
     tasks = [load_task(ref) for ref in (task_refs or library_ids())]
     home = _home(ctx)
-    hosts = tuple(sorted({h for t in tasks for h in t.allowed_hosts}))
-    with _sandbox_ports(home, hosts) as ports:
+    with _sandbox_ports(home) as ports:
         checks = []
         for task in tasks:
             check = check_task(task, home=home, ports=ports, strict=strict, jobs=jobs)
@@ -101,10 +101,12 @@ def sweep(ctx, tasks_opt, faults_opt, seeds, trials, agents_opt, parallel, timeo
     sandbox sweep --tasks refund-duplicate-charge --faults none,ghost-refund --trials 3 \\
         -- python examples/careful_refund_agent.py
 
-    Writes OUT/results.json, OUT/results.csv and OUT/report.html (self-contained).
+    Writes OUT/results.json, OUT/results.csv and OUT/report.html (self-contained). Each row also goes
+    to OUT/results.partial.jsonl as its episode finishes: an interrupted or killed sweep keeps them.
     """
-    from sandbox.report import write_report
+    from sandbox.supervisor import interrupt_on_stop_signals
     from sandbox.sweep import agent_name, build_plan, parse_agent, parse_faults, parse_tasks, run_sweep, write_results
+    from sandbox.sweep.results import PARTIAL
 
     agents = dict(parse_agent(spec) for spec in agents_opt)
     if command:
@@ -119,20 +121,43 @@ def sweep(ctx, tasks_opt, faults_opt, seeds, trials, agents_opt, parallel, timeo
         raise ConfigError(f"--timeout must be positive, got {timeout}")
     plan = build_plan(agents, parse_tasks(tasks_opt), parse_faults(faults_opt), seeds, trials)
     home = _home(ctx)
-    hosts = tuple(sorted({h for cell in plan.cells for h in cell.task.allowed_hosts}))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    partial = out / PARTIAL
+    finished = 0
+
+    def done(row: dict[str, Any]) -> None:
+        nonlocal finished
+        finished += 1
+        bar.update(1, row)
+
     click.echo(f"sweep: {len(plan.cells)} episodes ({len(agents)} agents × {len(plan.tasks)} tasks × "
                f"{len(plan.faults)} profiles × {seeds} seeds × {trials} trials), {parallel} at once", err=True)
-    with _sandbox_ports(home, hosts, workers=max(2, parallel)) as ports, \
-            click.progressbar(length=len(plan.cells), label="episodes", file=sys.stderr,
-                              item_show_func=lambda r: r and f"{r['episode']} {r['agent']} "
-                              f"{r['faults']} {'pass' if r['success'] else 'fail'}") as bar:
-        doc = run_sweep(plan, home=home, ports=ports, parallel=parallel, timeout=timeout,
-                        on_done=lambda row: bar.update(1, row), bootstrap_seed=bootstrap_seed)
-    out = Path(out_dir)
+    try:
+        # SIGTERM and SIGHUP stop like Ctrl-C: running agents killed, the sandbox this command started stopped.
+        with interrupt_on_stop_signals(), _sandbox_ports(home, workers=max(2, parallel)) as ports, \
+                click.progressbar(length=len(plan.cells), label="episodes", file=sys.stderr,
+                                  item_show_func=lambda r: r and f"{r['episode']} {r['agent']} "
+                                  f"{r['faults']} {'pass' if r['success'] else 'fail'}") as bar:
+            doc = run_sweep(plan, home=home, ports=ports, parallel=parallel, timeout=timeout, on_done=done,
+                            bootstrap_seed=bootstrap_seed, partial=partial)
+    except KeyboardInterrupt:
+        click.echo(f"\ninterrupted: {finished} of {len(plan.cells)} episodes finished; their rows are kept in "
+                   f"{partial} (one JSON row per line)", err=True)
+        sys.exit(130)
     paths = write_results(doc, out)
-    report = write_report(doc, out / "report.html")
+    report = _write_report(doc, out / "report.html")
+    partial.unlink(missing_ok=True)  # results.json has every row now
     _print_summary(doc)
     click.echo(f"results: {paths['json']}  {paths['csv']}\nreport:  {report}")
+
+
+def _write_report(doc: dict[str, Any], path: Path, title: str = "Sweep report") -> Path:
+    """The HTML report, whole or not at all (rendered, then written beside and renamed)."""
+    from sandbox.recordings.store import write_atomic
+    from sandbox.report import render_report
+
+    return write_atomic(path, [render_report(doc, title=title)])
 
 
 def _print_summary(doc: dict[str, Any]) -> None:
@@ -147,6 +172,11 @@ def _print_summary(doc: dict[str, Any]) -> None:
         click.echo(f"noise floor: {noise['flip_rate']:.1%} of identical-trial pairs flip "
                    f"({noise['flaky_configs']} flaky configurations)")
     rows = doc["rows"]
+    failed = [r for r in rows if r.get("error")]
+    if failed:
+        click.echo(f"note: {len(failed)} episodes failed in the sandbox (counted as failures), e.g. "
+                   f"{failed[0]['episode'] or '(no episode)'}: {failed[0]['error']}", err=True)
+    rows = [r for r in rows if not r.get("error")]
     crashed = [r for r in rows if r["exit_code"] not in (0, None)]
     unstarted = [r for r in rows if r["exit_code"] is None and not r["timed_out"]]
     hung = [r for r in rows if r["timed_out"]]
@@ -164,13 +194,12 @@ def _print_summary(doc: dict[str, Any]) -> None:
 @_friendly
 def report(results, output, title) -> None:
     """Render the self-contained HTML report of a sweep's RESULTS (results.json or its folder)."""
-    from sandbox.report import write_report
     from sandbox.sweep import read_results
 
     doc = read_results(results)
     source = Path(results)
     target = Path(output) if output else (source if source.is_dir() else source.parent) / "report.html"
-    click.echo(str(write_report(doc, target, title=title)))
+    click.echo(str(_write_report(doc, target, title=title)))
 
 
 def register(main: click.Group, tasks: click.Group) -> None:

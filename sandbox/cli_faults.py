@@ -74,7 +74,7 @@ def paired(ctx, profile, seed, timeout, as_json, task, command) -> None:
     if ports:
         result = paired_run(loaded, list(command), faults=profile, home=home, ports=ports, timeout=timeout)
     else:
-        with Sandbox(home, ephemeral=True, allow_hosts=loaded.allowed_hosts) as sandbox:
+        with Sandbox(home, ephemeral=True) as sandbox:  # the task's allowed_hosts go with its episodes
             result = paired_run(loaded, list(command), faults=profile, home=home, ports=sandbox.ports,
                                 timeout=timeout)
     if as_json:

@@ -155,7 +155,7 @@ def sandbox_episode(request: pytest.FixtureRequest, sandbox_server) -> Iterator[
                                  else task.seed if task else 0)
     store = EpisodeStore(home)
     episode = store.create(int(seed), task=task.id if task else None, mode="record" if record else "replay",
-                           recording=str(path))
+                           recording=str(path), allowed_hosts=task.allowed_hosts if task else ())
     if task is not None:
         attach_task(store, episode, task)
     handle = SandboxEpisode(home, episode, agent_env(home, episode, ports), str(path), store)

@@ -54,3 +54,28 @@ def test_record_then_replay_then_a_miss(pytester, monkeypatch, tmp_path):
     replayed.stdout.fnmatch_lines(["*requests the recording has no answer for:*",
                                    "*GET api.stripe.com/v1/customers?limit=3: closest GET api.stripe.com/v1/customers"
                                    "?limit=2 (query limit: '3' != recorded '2')*"])
+
+
+OUTSIDE = '''
+import pytest
+
+@pytest.mark.sandbox_replay("outside", task={task!r})
+def test_allowed(sandbox_episode):
+    assert sandbox_episode.episode.allowed_hosts == ("127.0.0.1",)
+'''
+
+
+@pytest.mark.slow
+def test_a_recorded_episode_gets_its_tasks_allowed_hosts(pytester, monkeypatch, tmp_path):
+    from pathlib import Path
+
+    library = Path(__file__).resolve().parents[1] / "sandbox" / "tasks" / "library" / "refund-duplicate-charge.yaml"
+    task = tmp_path / "needs-outside.yaml"
+    task.write_text(library.read_text().replace("id: refund-duplicate-charge", "id: needs-outside")
+                    + "allowed_hosts: [127.0.0.1]\n")
+    monkeypatch.setenv("SANDBOX_SERVICES", "payments")
+    pytester.makepyfile(test_outside=OUTSIDE.format(task=str(task)))
+    result = pytester.runpytest_subprocess(*_plugin_args(), "--sandbox-recordings", str(tmp_path / "recordings"),
+                                           "--sandbox-record", "-p", "no:cacheprovider",
+                                           "-W", "ignore::DeprecationWarning")
+    result.assert_outcomes(passed=1)

@@ -1,5 +1,6 @@
-"""One scored episode around one agent process, quietly: what `sandbox run` does, plus a fault
-profile and the agent's output in a log file (many agents run at once under a progress bar).
+"""One scored episode around one agent process, quietly: `sandbox run` (sandbox.runner.run_task)
+with the agent's output in `<episode folder>/agent.log`, as many agents run at once under a
+progress bar, and the episode named by its id.
 
 Whatever the agent does (succeed, crash, hang past the time limit, fail to start) the episode is
 finished and scored, and the ledger says how the agent ended.
@@ -8,19 +9,19 @@ finished and scored, and the ledger says how the agent ended.
 from __future__ import annotations
 
 import os
-import time
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.agent_env import agent_env
-from sandbox.episodes import EpisodeStore
+from sandbox.episodes import Episode, EpisodeStore
 from sandbox.home import Home
-from sandbox.runner import attach_task, finish_and_score, run_process
+from sandbox.runner import run_task
 from sandbox.scoring import Score
 from sandbox.tasks import Task
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+AGENT_LOG = "agent.log"
 
 
 @dataclass
@@ -48,35 +49,18 @@ def run_episode(
     faults: str | None = None,
     timeout: float | None = None,
     extra_env: dict[str, str] | None = None,
+    stop: threading.Event | None = None,
 ) -> EpisodeRun:
-    """Create an episode of `task` (with fault profile `faults`), run `command` in it, score it."""
-    store = EpisodeStore(home)
-    try:
-        episode = store.create(task.seed, task=task.id, faults=faults, allowed_hosts=task.allowed_hosts)
-        attach_task(store, episode, task)
-        env = {
-            **os.environ,
-            **agent_env(home, episode, ports),
-            "SANDBOX_TASK_ID": task.id,
-            "SANDBOX_TASK_INSTRUCTION": task.instruction,
-            **(extra_env or {}),
-        }
-        log = home.episode_dir(episode.id) / "agent.log"
-        limit = timeout if timeout is not None else task.limits.seconds
-        started = time.monotonic()
-        exit_code, timed_out, error = run_process(command, env, limit, log)
-        seconds = time.monotonic() - started
-        detail: dict[str, Any] = {"exit_code": exit_code, "timed_out": timed_out, "seconds": round(seconds, 3),
-                                  "command": command}
-        if error:
-            detail["error"] = error
-        with store.ledger(episode.id) as ledger:
-            ledger.record_event("agent_exit", detail)
-        _, score = finish_and_score(store, episode.id, {"agent": detail})
-        assert score is not None  # the episode has a task
-        return EpisodeRun(episode.id, exit_code, timed_out, seconds, score, log)
-    finally:
-        store.close()
+    """Create an episode of `task` (with fault profile `faults`), run `command` in it, score it.
+    Raises what run_task raises (EpisodeFailed once the episode exists)."""
+
+    def log(episode: Episode) -> Path:
+        return home.episode_dir(episode.id) / AGENT_LOG
+
+    run = run_task(task, command, home=home, ports=ports, faults=faults, timeout=timeout, extra_env=extra_env,
+                   log=log, stop=stop)
+    return EpisodeRun(run.episode.id, run.exit_code, run.timed_out, run.seconds, run.score,
+                      run.log or log(run.episode))
 
 
 def prepare_templates(home: Home, seeds: list[int]) -> None:

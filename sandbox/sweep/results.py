@@ -1,31 +1,37 @@
 """A sweep's results on disk: `results.json` (everything, the report's input) and `results.csv`
-(one row per episode, for spreadsheets and pandas)."""
+(one row per episode, for spreadsheets and pandas), both written atomically; while the sweep runs,
+`results.partial.jsonl` gets each row as its episode finishes."""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 from sandbox.errors import ConfigError
+from sandbox.recordings.store import write_atomic  # temp file, fsync, rename
 from sandbox.sweep.run import RESULTS_VERSION
 
 CSV_COLUMNS = ["agent", "task", "faults", "seed", "trial", "episode", "success", "score", "credit", "calls",
                "errors", "retries", "duplicated_writes", "seconds", "exit_code", "timed_out", "harms", "leaks",
-               "faults_fired", "reasons"]
+               "faults_fired", "reasons", "error"]
+PARTIAL = "results.partial.jsonl"  # one row per line, appended as episodes finish
 
 
 def write_results(doc: dict[str, Any], out: Path) -> dict[str, Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": out / "results.json", "csv": out / "results.csv"}
-    paths["json"].write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n")
-    with paths["csv"].open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in doc["rows"]:
-            writer.writerow({**row, "reasons": " | ".join(row["reasons"])})
-    return paths
+    """results.json and results.csv in `out`, each whole or not at all (written beside, then renamed):
+    a reader, or a sweep killed while writing, never leaves half a file over the last good one."""
+    text = json.dumps(doc, indent=1, sort_keys=False) + "\n"
+    table = io.StringIO(newline="")
+    writer = csv.DictWriter(table, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in doc["rows"]:
+        writer.writerow({**row, "reasons": " | ".join(row["reasons"])})
+    # Both rendered before either is written: a bad row leaves the last good pair, not a new json and an old csv.
+    return {"json": write_atomic(out / "results.json", [text]),
+            "csv": write_atomic(out / "results.csv", [table.getvalue()])}
 
 
 def read_results(path: Path | str) -> dict[str, Any]:

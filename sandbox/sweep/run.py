@@ -3,14 +3,21 @@
 Each episode gets its own databases and ledger, so parallel episodes never see each other; the
 agents' output goes to `<home>/episodes/<id>/agent.log`. A row per episode holds the score and the
 efficiency figures; a drill-down per episode (exchanges, faults, changes, reasons) feeds the report.
+An episode that fails in the sandbox is a failed row, and each row can go to disk as it is made.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
 from typing import Any
 
+from sandbox.errors import SandboxError
 from sandbox.home import Home
 from sandbox.ledger import Ledger
 from sandbox.scoring import describe_change, split_setup
@@ -23,12 +30,18 @@ RESULTS_VERSION = 1
 Row = dict[str, Any]
 
 
-def run_cell(cell: Cell, command: list[str], home: Home, ports: dict[str, Any], timeout: float | None
-             ) -> tuple[Row, dict[str, Any]]:
+def run_cell(cell: Cell, command: list[str], home: Home, ports: dict[str, Any], timeout: float | None,
+             stop: threading.Event | None = None) -> tuple[Row, dict[str, Any] | None]:
+    """The row and drill-down of one cell. An episode that fails (not the agent: the sandbox, a
+    setup step, the scoring) is a failed row with the error in its reasons, not the sweep's end."""
     faults = None if cell.faults == stats.BASELINE else cell.faults
-    run = run_episode(cell.task, command, home=home, ports=ports, faults=faults, timeout=timeout,
-                      extra_env=project_pythonpath())
-    details = run.score.details
+    try:
+        run = run_episode(cell.task, command, home=home, ports=ports, faults=faults, timeout=timeout,
+                          extra_env=project_pythonpath(), stop=stop)
+        details = run.score.details
+        drill = drill_down(home, run.episode, run.score.reasons, tail(run.log))
+    except Exception as exc:
+        return failed_row(cell, exc), None
     efficiency = details.get("efficiency", {})
     row = {
         "agent": cell.agent, "task": cell.task.id, "faults": cell.faults, "seed": cell.seed, "trial": cell.trial,
@@ -37,9 +50,21 @@ def run_cell(cell: Cell, command: list[str], home: Home, ports: dict[str, Any], 
         "retries": efficiency.get("retries", 0), "duplicated_writes": efficiency.get("duplicated_writes", 0),
         "seconds": round(run.seconds, 3), "exit_code": run.exit_code, "timed_out": run.timed_out,
         "harms": len(details.get("harms", [])), "leaks": len(details.get("leaks", [])),
-        "faults_fired": details.get("faults", 0), "reasons": run.score.reasons,
+        "faults_fired": details.get("faults", 0), "reasons": run.score.reasons, "error": None,
     }
-    return row, drill_down(home, run.episode, run.score.reasons, tail(run.log))
+    return row, drill
+
+
+def failed_row(cell: Cell, exc: Exception) -> Row:
+    """A row for an episode that could not be run to a score: a failure, scored 0, saying why.
+    `episode` is its id if it was created (its ledger has the traceback), else empty."""
+    error = exc.message if isinstance(exc, SandboxError) else f"{type(exc).__name__}: {exc}"
+    return {
+        "agent": cell.agent, "task": cell.task.id, "faults": cell.faults, "seed": cell.seed, "trial": cell.trial,
+        "episode": getattr(exc, "episode", ""), "success": False, "score": 0.0, "credit": None, "calls": 0,
+        "errors": 0, "retries": 0, "duplicated_writes": 0, "seconds": 0.0, "exit_code": None, "timed_out": False,
+        "harms": 0, "leaks": 0, "faults_fired": 0, "reasons": [f"sweep error: {error}"], "error": error,
+    }
 
 
 def drill_down(home: Home, episode: str, reasons: list[str], agent_log: str) -> dict[str, Any]:
@@ -68,21 +93,35 @@ def drill_down(home: Home, episode: str, reasons: list[str], agent_log: str) -> 
 
 def run_sweep(plan: SweepPlan, *, home: Home, ports: dict[str, Any], parallel: int = 2,
               timeout: float | None = None, on_done: Callable[[Row], None] | None = None,
-              bootstrap_seed: int = 0) -> dict[str, Any]:
-    """Run every cell of `plan` in the sandbox at `ports`; returns the results document."""
+              bootstrap_seed: int = 0, partial: Path | None = None) -> dict[str, Any]:
+    """Run every cell of `plan` in the sandbox at `ports`; returns the results document.
+
+    `partial`: a JSON-lines file that gets each row as its episode finishes (flushed to disk), so an
+    interrupted or killed sweep keeps every finished result. On KeyboardInterrupt the running agents
+    are killed, their episodes closed and left out of `partial`, and the interrupt goes on up."""
     prepare_templates(home, [cell.seed for cell in plan.cells])
     rows: list[Row] = []
     episodes: dict[str, Any] = {}
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        futures = [pool.submit(run_cell, cell, plan.agents[cell.agent], home, ports, timeout) for cell in plan.cells]
+    stop = threading.Event()
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(open(partial, "w", encoding="utf-8")) if partial is not None else None
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, parallel)))
+        futures = [pool.submit(run_cell, cell, plan.agents[cell.agent], home, ports, timeout, stop)
+                   for cell in plan.cells]
         try:
             for future in as_completed(futures):
                 row, drill = future.result()
                 rows.append(row)
-                episodes[row["episode"]] = drill
+                if drill is not None:
+                    episodes[row["episode"]] = drill
+                if sink is not None:
+                    sink.write(json.dumps(row) + "\n")
+                    sink.flush()
+                    os.fsync(sink.fileno())
                 if on_done:
                     on_done(row)
         except BaseException:
+            stop.set()  # the pool's exit waits for the running cells: their agents are killed now, not at the limit
             for future in futures:
                 future.cancel()
             raise

@@ -114,6 +114,6 @@ def check_tasks(tasks: list[Task], *, home: Home, ports: dict[str, Any] | None =
         return [check_task(t, home=home, ports=ports, strict=strict, jobs=jobs) for t in tasks]
     from sandbox.supervisor import Sandbox
 
-    hosts = tuple(sorted({h for t in tasks for h in t.allowed_hosts}))
-    with Sandbox(home, ephemeral=True, allow_hosts=hosts, workers=1) as sandbox:
+    # No proxy-wide allow list: each task's allowed_hosts go with its own episodes (run_task), not to all.
+    with Sandbox(home, ephemeral=True, workers=1) as sandbox:
         return [check_task(t, home=home, ports=sandbox.ports, strict=strict, jobs=jobs) for t in tasks]

@@ -270,9 +270,7 @@ def parse_task(data: Any, source: str, facts: dict[str, dict[str, Any]] | None =
         check.fail("limits.seconds", f"expected a positive number of seconds, got {seconds!r}")
     limits = Limits(calls=limit("calls", 1), errors=limit("errors", 0), seconds=float(seconds),
                     retries=limit("retries", 0))
-    hosts = doc.get("allowed_hosts", [])
-    if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
-        check.fail("allowed_hosts", "expected a list of hostnames")
+    hosts = _allowed_hosts(doc.get("allowed_hosts", []), check)
     required = effects("required")
     if not required:
         check.fail("required", "a task needs at least one required effect",
@@ -363,6 +361,22 @@ def _canaries(items: Any, check: _Checker, substitute: Any, private: tuple[Any, 
             out.append(Canary(name=f"{datum.kind.replace('_', ' ')} of {datum.owner}", value=datum.value,
                               kind=datum.kind))
     return tuple(out)
+
+
+def _allowed_hosts(value: Any, check: _Checker) -> list[str]:
+    """Each entry a host or `*.suffix`, checked as the episode will check it, so a typo fails when
+    the task loads, naming the file and the entry, not when its first episode is created."""
+    from sandbox.episodes import HostPatterns  # the episode's own rule: one definition of a usable host
+
+    if not isinstance(value, list):
+        check.fail("allowed_hosts", f"expected a list of hostnames, got {value!r}", "e.g. [api.example.org]")
+    for i, entry in enumerate(value):
+        try:
+            HostPatterns.parse([entry])
+        except ValueError:
+            check.fail(f"allowed_hosts[{i}]", f"{entry!r} is not a host name",
+                       "write example.org, or *.example.org for its subdomains, without scheme, port or path")
+    return value
 
 
 def _module(value: Any, key: str, check: _Checker) -> str | None:

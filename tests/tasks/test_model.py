@@ -49,6 +49,11 @@ def test_facts_are_substituted_and_keep_their_type():
         ({"required": [{"service": "helpdesk", "table": "tickets"}]}, "not one of the task's services"),
         ({"instruction": "${double_charge.nope}"}, "unknown fact"),
         ({"limits": {"calls": 0}}, "limits.calls"),
+        ({"allowed_hosts": "example.org"}, "allowed_hosts: expected a list of hostnames"),
+        ({"allowed_hosts": ["example.org", "https://api.example.org/v1"]},
+         r"allowed_hosts\[1\]: 'https://api.example.org/v1' is not a host name"),
+        ({"allowed_hosts": ["*.example.org", "example.org:443"]}, r"allowed_hosts\[1\]: 'example.org:443'"),
+        ({"allowed_hosts": [7]}, r"allowed_hosts\[0\]: 7 is not a host name"),
     ],
 )
 def test_bad_tasks_name_the_place_and_the_fix(overrides, message):

@@ -1,0 +1,99 @@
+"""`sandbox up` stopped by a signal: SIGTERM (docker stop, systemd, kill) and SIGHUP (a closed
+terminal) stop every child as Ctrl-C does, instead of leaving fakes, control and proxy running."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sandbox.supervisor import free_port
+from services import service_ids
+
+ROOT = Path(__file__).resolve().parents[1]
+BOUND = 30.0  # seconds a stop may take (children get 10 s to go before SIGKILL)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (children in their own sessions included), from /proc."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's wait is missing
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_for(predicate, what: str, bound: float = BOUND) -> None:
+    deadline = time.monotonic() + bound
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {bound:.0f} s: {what}")
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_to_sandbox_up_stops_every_child(tmp_path, signum):
+    home = tmp_path / "home"
+    ports = {"proxy": free_port(), "control": free_port(), **{s: free_port() for s in service_ids()}}
+    argv = [sys.executable, "-m", "sandbox.cli", "--home", str(home), "up", "--workers", "1",
+            "--proxy-port", str(ports["proxy"]), "--control-port", str(ports["control"]),
+            *[f"--service-port={s}={ports[s]}" for s in service_ids()]]
+    log = tmp_path / "up.log"
+    with log.open("wb") as out:
+        up = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    children: set[int] = set()
+    try:
+        ports_file = home / "run" / "ports.json"
+        wait_for(lambda: ports_file.exists() or up.poll() is not None, "sandbox up wrote its ports", 90)
+        assert up.poll() is None, log.read_text()
+        assert json.loads(ports_file.read_text())["pid"] == up.pid
+        children = descendants(up.pid)
+        assert len(children) >= len(service_ids()) + 2  # a gunicorn per fake (and its workers), control, proxy
+        assert all(listening(port) for port in ports.values())
+
+        up.send_signal(signum)
+        assert up.wait(timeout=BOUND) == 0, log.read_text()
+        wait_for(lambda: not any(alive(pid) for pid in children),
+                 f"children gone, left: {sorted(p for p in children if alive(p))}")
+        wait_for(lambda: not any(listening(port) for port in ports.values()),
+                 f"ports closed, open: {[n for n, p in ports.items() if listening(p)]}")
+        assert not ports_file.exists()  # no stale ports.json pointing at nothing
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait()
+        for pid in children:  # before the fix the children outlive `up`: don't leak them into the session
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
