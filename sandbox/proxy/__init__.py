@@ -1,14 +1,18 @@
-"""The sandbox proxy: mitmproxy with one ordered list of small addons, like `default_addons()`.
+"""The sandbox proxy: mitmproxy with one ordered list of small stages (addons), like `default_addons()`.
 
-mitmproxy calls every addon's hook in list order, for every hook (requestheaders, request,
-response, error). So the list reads top to bottom as the path of a request, and the response side
-runs in the same order: the ledger, last, records the response exactly as the agent receives it,
-after any stage above has changed it.
+Every hook (requestheaders, request, response, error) calls the stages that have it in list
+order, as mitmproxy calls its addons. So the list reads top to bottom as the path of a request,
+and the response side runs in the same order: the ledger, last, records the response exactly as
+the agent receives it, after any stage above has changed it.
 
 Stages talk through `flow.metadata` (keys in `sandbox.proxy.flows`). A stage that answers a
 request itself sets `flow.response`; the stages after it then leave that flow alone, except the
 ledger, which records it. One exception to "the list is the order": route needs the exchange id
 before the request leaves, so it asks the ledger stage to write the request early (`begin`).
+
+The stages reach mitmproxy as one addon, `Pipeline` (sandbox.proxy.pipeline), which calls them
+in this order with mitmproxy's per-addon semantics but without its per-addon dispatch cost
+(measured: ~15 % of the proxy's CPU with eight separate addons).
 
 Run it with `python -m sandbox.proxy` (see `sandbox.proxy.server`).
 """
@@ -21,13 +25,20 @@ from sandbox.proxy.episode import EpisodeDirectory, EpisodeIdentity
 from sandbox.proxy.faults import Faults
 from sandbox.proxy.health import HealthCheck
 from sandbox.proxy.ledger import LedgerWriter
+from sandbox.proxy.pipeline import Pipeline
 from sandbox.proxy.record import Record
 from sandbox.proxy.replay import Replay
 from sandbox.proxy.route import Route, Routes
 
 
 def sandbox_addons(home: Home, routes: Routes) -> list:
-    """The pipeline, in order. mitmproxy's own Proxyserver, NextLayer and TlsConfig go before it."""
+    """The addons to add after mitmproxy's own Proxyserver, NextLayer and TlsConfig: the stages below
+    as one `Pipeline`."""
+    return [Pipeline(sandbox_stages(home, routes))]
+
+
+def sandbox_stages(home: Home, routes: Routes) -> list:
+    """The stages, in order: the path of a request, and of its response."""
     episodes = EpisodeDirectory(home)
     ledger = LedgerWriter(home, episodes)
     return [
@@ -44,4 +55,4 @@ def sandbox_addons(home: Home, routes: Routes) -> list:
     ]
 
 
-__all__ = ["Routes", "sandbox_addons"]
+__all__ = ["Routes", "sandbox_addons", "sandbox_stages"]
