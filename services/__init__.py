@@ -47,6 +47,9 @@ class ServiceSpec:
     vendor_error: Callable[[int, str], tuple[dict[str, str], bytes]] | None = None
     # The vendor's rate-limit headers for a throttled answer: rate_limit_headers(retry_after_seconds).
     rate_limit_headers: Callable[[int], dict[str, str]] | None = None
+    # The status the vendor throttles with: 429 for most; GitHub's primary rate limit answers 403,
+    # and its SDKs only treat a 403 with that message as a rate limit.
+    rate_limit_status: int = 429
     # How a client presents an episode's key: auth_headers(key, world) -> headers. Used by the
     # conformance tests, the Python API and anything else that calls a fake generically.
     auth_headers: Callable[[str, World], dict[str, str]] | None = None

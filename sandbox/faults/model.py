@@ -70,7 +70,7 @@ ACTIONS: dict[str, dict[str, tuple[str, Any]]] = {
     "dribble": {"chunk_bytes": ("positive_int", 64), "interval_ms": ("ms", 100)},
     # An HTTP error in the vendor's own error shape (Stripe's error object, Slack's ok:false...).
     "error": {"status": ("error_status", 500), "message": ("text", None)},
-    # 429 with Retry-After and the vendor's rate-limit headers.
+    # 429 (GitHub: 403, as it throttles) with Retry-After and the vendor's rate-limit headers.
     "rate_limit": {"retry_after": ("seconds", 1), "message": ("text", None)},
     # The connection is closed before the request goes upstream; the client gets no answer.
     "reset": {},

@@ -13,7 +13,7 @@ _WHAT = {
     "latency": lambda d: f"a {d.get('delay_ms', 0):.0f} ms delay",
     "dribble": lambda d: f"a slow body ({d.get('chunk_bytes')} bytes every {d.get('interval_ms'):.0f} ms)",
     "error": lambda d: f"an injected {d.get('status')}",
-    "rate_limit": lambda d: f"an injected 429 (Retry-After {d.get('retry_after')})",
+    "rate_limit": lambda d: f"an injected {d.get('status', 429)} rate limit (Retry-After {d.get('retry_after')})",
     "reset": lambda d: "a connection reset",
     "hang": lambda d: "a hang (no answer until the client gave up)",
     "truncate": lambda d: f"a truncated body ({d.get('sent_bytes')} of {d.get('declared_bytes')} bytes)",

@@ -334,12 +334,22 @@ def _error(flow: http.HTTPFlow, firing: Firing, service: str | None) -> http.Res
     return vendor_answer(service, status, params.get("message") or _DEFAULT_MESSAGES.get(status, "Internal error."))
 
 
+def _throttle_status(service: str | None) -> int:
+    """429, or the status the vendor throttles with (GitHub: 403)."""
+    if service is None:
+        return 429
+    from services import get_service
+
+    return get_service(service).rate_limit_status
+
+
 def _rate_limit(flow: http.HTTPFlow, firing: Firing, service: str | None) -> http.Response:
     params = firing.rule.action.params
     retry_after = params["retry_after"]
-    record(flow, firing, {"status": 429, "retry_after": retry_after})
+    status = _throttle_status(service)
+    record(flow, firing, {"status": status, "retry_after": retry_after})
     message = params.get("message") or "Too many requests hit the API too quickly. Please retry after a moment."
-    response = vendor_answer(service, 429, message)
+    response = vendor_answer(service, status, message)
     response.headers.update(rate_limit_headers(service, retry_after))
     return response
 

@@ -71,5 +71,6 @@ SERVICE = ServiceSpec(
     rate_limit_headers=errors.rate_limit_headers,
     auth_headers=lambda key, world: {"Authorization": f"token {key}", "Accept": "application/vnd.github+json"},
     public_exposure=public_exposure,
+    rate_limit_status=403,
     probe="/user",
 )
