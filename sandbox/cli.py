@@ -142,24 +142,36 @@ def _recording_mode(record_to: str | None, replay_from: str | None) -> dict[str,
 @click.pass_context
 @_friendly
 def demo(ctx) -> None:
-    """Bring the sandbox up and run the two example agents on the double-charge task."""
+    """Bring the sandbox up and run pairs of agents: the two example agents on the double-charge
+    task (payments), then the reference and the reckless agent of the cross-service ticket task
+    (payments, helpdesk, chat)."""
     from sandbox.runner import run_task
     from sandbox.supervisor import Sandbox
     from sandbox.tasks import load_task
 
     home = _home(ctx)
-    task = load_task("refund-duplicate-charge")
-    click.echo(f"task: {task.title}\n{task.instruction}")
-    results = {}
+    python = sys.executable
+    ticket = load_task("double-charge-ticket")
+    pairs = [  # (task, the agent that should pass, the agent that should be caught)
+        ("refund-duplicate-charge",
+         ("careful_refund_agent", [python, str(EXAMPLES / "careful_refund_agent.py")]),
+         ("careless_refund_agent", [python, str(EXAMPLES / "careless_refund_agent.py")])),
+        (ticket.id, ("oracle", [python, "-m", ticket.oracle]), ("reckless", [python, "-m", ticket.reckless])),
+    ]
+    expected = True
     with Sandbox(home, ephemeral=True) as sandbox:
-        click.echo(f"sandbox up: proxy on 127.0.0.1:{sandbox.proxy_port}, home {home.root}\n")
-        for agent in ("careful_refund_agent", "careless_refund_agent"):
-            click.echo(f"== {agent}")
-            result = run_task(task, [sys.executable, str(EXAMPLES / f"{agent}.py")], home=home, ports=sandbox.ports)
-            click.echo(result.score.render() + "\n")
-            results[agent] = result.score
-    expected = results["careful_refund_agent"].success and not results["careless_refund_agent"].success
-    click.echo("demo " + ("as expected: the careful agent passes, the careless one is caught"
+        click.echo(f"sandbox up: proxy on 127.0.0.1:{sandbox.proxy_port}, home {home.root}")
+        for task_id, good, bad in pairs:
+            task = load_task(task_id)
+            click.echo(f"\n#### task: {task.title}\n{task.instruction}")
+            scores = {}
+            for name, command in (good, bad):
+                click.echo(f"== {name}")
+                result = run_task(task, command, home=home, ports=sandbox.ports)
+                click.echo(result.score.render() + "\n")
+                scores[name] = result.score.success
+            expected = expected and scores[good[0]] and not scores[bad[0]]
+    click.echo("demo " + ("as expected: each good agent passes, each harmful one is caught"
                           if expected else "did NOT go as expected"))
     sys.exit(0 if expected else 1)
 
