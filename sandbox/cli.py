@@ -24,7 +24,12 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 @click.pass_context
 def main(ctx: click.Context, home: str | None) -> None:
     """agent-sandbox: a staging world for AI agents."""
+    from sandbox.supervisor import interrupt_on_stop_signals
+
     ctx.ensure_object(dict)["home"] = home
+    # For every command: SIGTERM and SIGHUP (docker stop, a CI timeout, a closed terminal) unwind
+    # like Ctrl-C, so the agent, the fakes and the proxy this command started are stopped with it.
+    ctx.with_resource(interrupt_on_stop_signals())
 
 
 # -- running the sandbox -------------------------------------------------------------------------

@@ -179,7 +179,11 @@ def run_process(command: list[str], env: dict[str, str], limit: float, log: Path
             while True:
                 left = deadline - time.monotonic()
                 try:
-                    return proc.wait(timeout=max(0.0, min(left, POLL) if stop is not None else left)), False, None
+                    code = proc.wait(timeout=max(0.0, min(left, POLL) if stop is not None else left))
+                    # The agent is done; anything it left running in its group goes with it.
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(proc.pid, signal.SIGKILL)
+                    return code, False, None
                 except subprocess.TimeoutExpired:
                     if stop is not None and stop.is_set():
                         _kill(proc)

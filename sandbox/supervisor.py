@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -53,14 +54,19 @@ def _http_ok(url: str) -> bool:
         return False
 
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
 @contextlib.contextmanager
 def interrupt_on_stop_signals() -> Iterator[None]:
     """Inside, SIGTERM and SIGHUP raise KeyboardInterrupt as Ctrl-C does, so the same `finally`
     clauses stop the children (in their own sessions, they would outlive us otherwise). Only the
-    first signal interrupts: a second one while stopping must not cut the stop short. Main thread only."""
+    first stop signal of any kind interrupts: a second one (another Ctrl-C, a SIGTERM after it)
+    while stopping must not cut the stop short and skip its SIGKILL escalation. Main thread only;
+    elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     interrupted = False
 
     def handler(signum: int, frame: object) -> None:

@@ -97,3 +97,34 @@ def test_a_stop_signal_to_sandbox_up_stops_every_child(tmp_path, signum):
         for pid in children:  # before the fix the children outlive `up`: don't leak them into the session
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_a_stop_signal_to_sandbox_run_stops_the_agent_and_the_sandbox_it_started(tmp_path):
+    marker = tmp_path / "agent-started"
+    agent = [sys.executable, "-c", f"import pathlib, time; pathlib.Path({str(marker)!r}).touch(); time.sleep(300)"]
+    argv = [sys.executable, "-m", "sandbox.cli", "--home", str(tmp_path / "home"), "run",
+            "refund-duplicate-charge", "--", *agent]
+    run = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: set[int] = set()
+    try:
+        wait_for(lambda: marker.exists() or run.poll() is not None, "the agent started", 90)
+        children = descendants(run.pid)
+        assert len(children) >= 3, "the agent, the fakes and the proxy run below `sandbox run`"
+        run.send_signal(signal.SIGTERM)
+        run.wait(timeout=BOUND)
+        wait_for(lambda: not any(alive(pid) for pid in children), "every child of `sandbox run` is gone")
+    finally:
+        for pid in [*children, run.pid]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_an_agent_leaves_nothing_running_when_it_exits(tmp_path):
+    from sandbox.runner import run_process
+
+    pidfile = tmp_path / "grandchild.pid"
+    code, timed_out, error = run_process(["sh", "-c", f"sleep 300 & echo $! > {pidfile}"], dict(os.environ), 30)
+    assert (code, timed_out, error) == (0, False, None)
+    grandchild = int(pidfile.read_text())
+    wait_for(lambda: not alive(grandchild), "the agent's background child is gone", 5)
