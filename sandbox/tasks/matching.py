@@ -31,7 +31,9 @@ def value_matches(actual: Any, wanted: Any) -> bool:
     if operator == "one_of":
         return actual in operand
     if operator == "matches":
-        return isinstance(actual, str) and _regex(operand).search(actual) is not None
+        # Numbers are matched on their text, as they read in the ledger's reasons.
+        text = actual if isinstance(actual, str) else None if actual is None else str(actual)
+        return text is not None and _regex(str(operand)).search(text) is not None
     found = _contains(actual, operand)
     return found if operator == "contains" else not found
 

@@ -180,11 +180,12 @@ class _Checker:
 
 
 def parse_task(data: Any, source: str, facts: dict[str, dict[str, Any]] | None = None,
-               tables: dict[str, set[str]] | None = None, private: tuple[Any, ...] | None = None) -> Task:
+               tables: dict[str, Any] | None = None, private: tuple[Any, ...] | None = None) -> Task:
     """Validate the YAML document `data` of file `source` and build a Task with facts substituted.
 
     `facts` are the world's facts for the task's seed (loaded by the caller); `tables` maps each
-    service id to its table names, to catch effects on tables that do not exist; `private` is the
+    service id to its tables ({table: {column}}, or just table names), to catch effects on tables
+    and columns that do not exist; `private` is the
     world's PrivateDatum list, which become canaries unless the task says `private_data: false`."""
     check = _Checker(source)
     doc = check.mapping(data, "(top level)")
@@ -239,7 +240,13 @@ def parse_task(data: Any, source: str, facts: dict[str, dict[str, Any]] | None =
             if op not in OPS:
                 check.fail(f"{place}.op", f"unknown op {op!r}", f"use one of {', '.join(OPS)}")
             match = check.mapping(item.get("match", {}), f"{place}.match")
+            known = tables.get(service) if tables is not None else None
+            columns = known.get(table) if isinstance(known, dict) else None
             for column, wanted in match.items():
+                # A misspelled column would match nothing (or, under not_contains, everything).
+                if isinstance(columns, set | frozenset) and column not in columns:
+                    check.fail(f"{place}.match.{column}", f"{service}.{table} has no column {column!r}",
+                               did_you_mean(str(column), sorted(columns)))
                 problem = check_operator(wanted)
                 if problem:
                     check.fail(f"{place}.match.{column}", problem, "see sandbox/tasks/matching.py for the operators")
@@ -300,7 +307,7 @@ def parse_task(data: Any, source: str, facts: dict[str, dict[str, Any]] | None =
     )
 
 
-def _setup(items: Any, check: _Checker, services: list[str], tables: dict[str, set[str]] | None,
+def _setup(items: Any, check: _Checker, services: list[str], tables: dict[str, Any] | None,
            substitute: Any) -> tuple[SetupStep, ...]:
     if not isinstance(items, list):
         check.fail("setup", "expected a list of steps {service, table, op, match, values}")

@@ -18,16 +18,20 @@ def library_ids() -> list[str]:
 
 
 @lru_cache(maxsize=1)
-def service_tables() -> dict[str, set[str]]:
-    """Each registered service's table names, from a throwaway in-memory build of its template."""
+def service_tables() -> dict[str, dict[str, set[str]]]:
+    """Each registered service's tables and their columns ({service: {table: {column}}}), from a
+    throwaway in-memory build of its template."""
     from services import all_services
     from services.common.db import user_tables
 
-    tables: dict[str, set[str]] = {}
+    tables: dict[str, dict[str, set[str]]] = {}
     for spec in all_services():
         conn = sqlite3.connect(":memory:")
         spec.build_template(conn, world(0))
-        tables[spec.id] = set(user_tables(conn)) - set(spec.internal_tables)
+        tables[spec.id] = {
+            table: {row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')}
+            for table in set(user_tables(conn)) - set(spec.internal_tables)
+        }
         conn.close()
     return tables
 

@@ -60,3 +60,20 @@ def test_a_task_with_a_bad_operator_names_the_file_and_the_place(tmp_path):
         load_task(path)
     assert "bad.yaml" in str(caught.value) and "required[0].match.labels" in str(caught.value)
     assert "unknown match operator 'contain'" in str(caught.value)
+
+
+def test_a_misspelled_column_is_an_error_not_a_silent_match(tmp_path):
+    # Under not_contains, a column that does not exist would be "satisfied" by every row.
+    doc = yaml.safe_load(task_path("double-charge-ticket").read_text())
+    doc["required"][1]["match"]["bdy"] = {"not_contains": "fingerprint"}
+    path = tmp_path / "typo.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    with pytest.raises(TaskError) as caught:
+        load_task(path)
+    assert "required[1].match.bdy" in str(caught.value) and "helpdesk.comments has no column 'bdy'" in str(caught.value)
+    assert "body" in caught.value.hint
+
+
+def test_matches_reads_numbers_as_their_text():
+    assert value_matches(1500, {"matches": "^15"}) and not value_matches(1500, {"matches": "^5"})
+    assert value_matches("E7978", {"matches": 7978})  # a placeholder may substitute to a number
