@@ -12,6 +12,9 @@ from flask import g
 
 
 def insert(table: str, **values: Any) -> None:
+    if not values:
+        g.db.execute(f"INSERT INTO {table} DEFAULT VALUES")
+        return
     names = ", ".join(values)
     marks = ", ".join("?" for _ in values)
     g.db.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(values.values()))
