@@ -103,6 +103,9 @@ def run_sweep(plan: SweepPlan, *, home: Home, ports: dict[str, Any], parallel: i
     rows: list[Row] = []
     episodes: dict[str, Any] = {}
     stop = threading.Event()
+    if partial is not None and partial.exists() and partial.stat().st_size:
+        # An earlier interrupted sweep's rows are all that is left of it: keep them aside.
+        partial.replace(partial.with_name(partial.stem + ".previous.jsonl"))
     with contextlib.ExitStack() as stack:
         sink = stack.enter_context(open(partial, "w", encoding="utf-8")) if partial is not None else None
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, parallel)))

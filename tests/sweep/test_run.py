@@ -53,8 +53,12 @@ def test_an_episode_that_fails_is_a_failed_row_and_the_others_are_kept(running_s
     plan.cells[2] = dataclasses.replace(plan.cells[2], task=dataclasses.replace(
         plan.cells[0].task, id="bad-host", allowed_hosts=("https://example.org/",)))
     partial = tmp_path / "results.partial.jsonl"
+    partial.write_text('{"left": "by an interrupted sweep"}\n')
 
     doc = run_sweep(plan, home=home, ports=running_sandbox.ports, parallel=2, partial=partial)
+
+    # The rows an earlier interrupted sweep left are kept aside, not overwritten.
+    assert (tmp_path / "results.partial.previous.jsonl").read_text() == '{"left": "by an interrupted sweep"}\n'
 
     rows = {r["task"]: r for r in doc["rows"]}
     assert len(doc["rows"]) == 3
