@@ -14,7 +14,8 @@ the path, query, every header and the body of both request and response, and the
 request carries (its credentials, Basic ones decoded; the episode's API keys) wherever they appear.
 
 Streams (server-sent events, NDJSON, chunked bodies without a length) are passed through as they
-arrive instead of being buffered, and kept piece by piece with their timing.
+arrive instead of being buffered, and kept piece by piece with their timing; they are redacted as a
+whole (a chunk can end inside a secret) and cut again where the pieces were.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sandbox.proxy.flows import EPISODE, EXCHANGE, ORIGIN, OUTCOME, SERVICE, san
 from sandbox.recordings.format import Exchange, RecordedRequest, RecordedResponse, RecordingError
 from sandbox.recordings.redact import Redactor
 from sandbox.recordings.store import append_partial
-from sandbox.recordings.stream import StreamTap, is_sse, is_stream
+from sandbox.recordings.stream import StreamTap, is_sse, is_stream, redact_events
 
 logger = logging.getLogger(__name__)
 
@@ -123,9 +124,8 @@ class Record:
         content_type = response.headers.get("content-type")
         events = None
         if tap is not None:
-            events = tap.events()
-            for event in events:
-                event.data = redact.response_body(event.data, content_type, known)
+            # The stream redacted as a whole: a chunk boundary can fall inside a secret.
+            events = redact_events(tap.events(), lambda data: redact.response_body(data, content_type, known))
         recorded_response = RecordedResponse(
             status=response.status_code, reason=response.reason, http_version=response.http_version,
             headers=redact.response_headers(response.headers.items(multi=True), known),

@@ -3,19 +3,25 @@
 What is redacted (the value becomes `REDACTED`, the name stays, so a diff still says what was sent):
 - headers that carry credentials: Authorization (its scheme kept: `Bearer REDACTED`), Cookie and
   Set-Cookie (cookie names and attributes kept), and any header whose name says key, token,
-  secret, password, signature, session or auth;
-- query parameters, form fields and JSON fields with such a name, at any depth;
+  secret, password, signature, session or auth (`auth` as a whole word: not `author_email`);
+- query parameters, form fields, multipart/form-data parts and JSON fields with such a name, at
+  any depth, whatever their JSON type (a numeric password becomes "REDACTED");
 - anywhere in any text: token-shaped strings (`TOKEN_PATTERNS`: Stripe, GitHub, Slack, OpenAI and
   Anthropic keys, AWS access key ids, Google API keys, JWTs, bearer tokens, private keys; and one
   pattern per registered fake's `ServiceSpec.key_prefix`, so the sandbox's own keys, which hold
-  '-' and '_', are caught whatever vendor format they imitate);
+  '-' and '_', are caught whatever vendor format they imitate); in a path or query also
+  percent-encoded (`sk%5Ftest%5F...`), in parameter names and bare parts too, and in JSON also
+  spelled with escapes;
 - the request's known secrets (`known_secrets`: its credentials, Basic ones decoded, cookies and
-  secret-named fields), wherever they appear in the request or its response (`scrub`);
+  secret-named fields) that look like secrets (`looks_secret`: not `default` or a short password),
+  wherever they appear in the request or its response, however spelled: as is, percent-encoded in
+  either case, JSON-escaped (`scrub`);
 - configurable: more field names (`fields`) and regular expressions (`patterns`).
 
 Bodies are edited in place as text, never re-serialised: a body with nothing to redact stays
 byte-identical, and one with a secret differs only where the secret was (a JSON string value is
-replaced inside its quotes). A redacted secret in a response is replayed redacted.
+replaced inside its quotes). Bytes that are not UTF-8 are kept as they are around what is redacted.
+A redacted secret in a response is replayed redacted.
 """
 
 from __future__ import annotations
@@ -27,15 +33,20 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, quote, quote_plus
+from json.decoder import scanstring
+from json.scanner import NUMBER_RE
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 from sandbox.recordings.format import RecordingError
 
 MARK = "REDACTED"
 
 SECRET_NAME = re.compile(
-    r"(api[-_]?key|apikey|access[-_]?key|secret|token|passw(or)?d|passwd|signature|session|auth|credential|"
-    r"private[-_]?key|client[-_]?secret|^sig$|^key$)",
+    r"(api[-_]?key|apikey|access[-_]?key|secret|token|passw(or)?d|passwd|signature|session|credential|"
+    r"private[-_]?key|client[-_]?secret|^sig$|^key$|"
+    # `auth` only as a whole name segment (auth, x-auth-token, basic_auth, authorization), so that
+    # author_email, author_id or authority, which vendors' answers are full of, are kept.
+    r"(?:^|[-_.\s\[])(?:auth|authorization|authentication|authn|authkey|authcode)(?=$|[-_.\s\]]))",
     re.IGNORECASE,
 )
 # Names that look secret by the regex but are not credentials (kept as sent).
@@ -192,21 +203,35 @@ class Redactor:
         return out
 
     def query(self, query: str) -> str:
-        """A query string (or form body) with secret-named values replaced, order and spelling kept."""
+        """A query string (or form body) with secret-named values replaced, and token shapes in names,
+        values and bare parts (`?sk_test_...`) too, as sent or percent-encoded; order and spelling kept
+        where nothing is redacted. `;` separates parts as `&` does (some servers read it so)."""
         if not query:
             return query
-        parts = []
-        for part in query.split("&"):
-            name, sep, value = part.partition("=")
-            plain = _unquote(name)
-            if sep and value and self.secret_name(_base_name(plain)):
+        pieces = _QUERY_SEPARATOR.split(query)
+        for i in range(0, len(pieces), 2):  # the separators sit at the odd places
+            name, sep, value = pieces[i].partition("=")
+            if sep and value and self.secret_name(_base_name(_unquote(name))):
                 value = MARK
-            elif sep and value:
-                redacted = self.text(_unquote(value))
-                if redacted != _unquote(value):
-                    value = quote_plus(redacted, safe="")
-            parts.append(name + sep + value)
-        return "&".join(parts)
+            elif value:
+                value = self._encoded_text(value, safe="")
+            pieces[i] = self._encoded_text(name, safe="[]") + sep + value
+        return self.text("".join(pieces))
+
+    def _encoded_text(self, encoded: str, safe: str, plus: bool = True) -> str:
+        """`text` on the decoded form of a percent-encoded string (`sk%5Ftest%5F...` is a key too); the
+        string is re-encoded only when something was redacted."""
+        if "%" not in encoded and not (plus and "+" in encoded):
+            return self.text(encoded)
+        plain = _unquote(encoded) if plus else unquote(encoded, errors="surrogateescape")
+        redacted = self.text(plain)
+        if redacted == plain:
+            return encoded
+        return (quote_plus if plus else quote)(redacted, safe=safe, errors="surrogateescape")
+
+    def path(self, path: str) -> str:
+        """A URL path with token shapes redacted, percent-encoded ones too, segment by segment."""
+        return "/".join(self._encoded_text(segment, safe=_PATH_SAFE, plus=False) for segment in path.split("/"))
 
     def known_secrets(self, headers: Iterable[tuple[str, str]], query: str, body: bytes,
                       content_type: str | None) -> frozenset[str]:
@@ -224,17 +249,31 @@ class Redactor:
                 found.update(p.partition("=")[2].strip() for p in value.split(";"))
             elif self.secret_name(lowered):
                 found.add(value)
-        text = body.decode("utf-8", "replace") if body else ""
+        text = body.decode("utf-8", "surrogateescape") if body else ""
         kind = (content_type or "").split(";")[0].strip().lower()
         forms = [query] + ([text] if kind == "application/x-www-form-urlencoded" else [])
         for form in forms:
             found.update(v for k, v in query_pairs(form) if self.secret_name(_base_name(k)))
-        if text and (kind.endswith("json") or text.lstrip()[:1] in ("{", "[")):
+        if kind.startswith("multipart/"):
+            found.update(text[start:end] for name, start, end in _multipart_values(text, content_type)
+                         if self.secret_name(name))
+        elif text and (kind.endswith("json") or text.lstrip()[:1] in ("{", "[")):
             try:
                 found.update(self._json_secrets(json.loads(text)))
-            except ValueError:
+            except (ValueError, RecursionError):
                 pass
-        return frozenset(v for v in found if len(v) >= 6 and v != MARK)
+        return frozenset(v for v in found if self.looks_secret(v))
+
+    def looks_secret(self, value: str) -> bool:
+        """Whether a secret-named value is worth scrubbing wherever it appears: token-shaped, or at least
+        12 characters and not one plain word. `session=default` or a short password must not turn every
+        `default` (a JSON key, a word in a ticket) of the answer into REDACTED; such values are still
+        redacted where they were sent, by their name."""
+        if not value or MARK in value:
+            return False
+        if self._token.search(value):
+            return True
+        return len(value) >= 12 and not _PLAIN_WORD.fullmatch(value)
 
     def _basic(self, blob: str) -> set[str]:
         """The secrets inside Basic credentials: the password, and the user when it is a key (Stripe
@@ -250,23 +289,22 @@ class Redactor:
         return found
 
     def scrub(self, data: bytes, known: frozenset[str]) -> bytes:
-        """`data` with every known secret value replaced: as is, as spelled inside JSON, and
-        percent-encoded (query strings, form bodies)."""
-        if not data or not known:
+        """`data` with every known secret value replaced, however it is spelled: each character as
+        itself, percent-encoded (either case of hex, `+` for a space) or escaped as JSON spells it."""
+        secrets = self._scrubbed(known)
+        if not data or not secrets:
             return data
-        for secret in sorted(known, key=len, reverse=True):
-            for spelled in _spellings(secret):
-                data = data.replace(spelled.encode("utf-8"), MARK.encode())
-        return data
+        return _spelled_pattern(secrets, True).sub(MARK.encode(), data)
 
     def scrub_text(self, text: str, known: frozenset[str]) -> str:
         """`scrub` for a string (a header value, a query string, a path)."""
-        if not text or not known:
+        secrets = self._scrubbed(known)
+        if not text or not secrets:
             return text
-        for secret in sorted(known, key=len, reverse=True):
-            for spelled in _spellings(secret):
-                text = text.replace(spelled, MARK)
-        return text
+        return _spelled_pattern(secrets, False).sub(MARK, text)
+
+    def _scrubbed(self, known: frozenset[str]) -> tuple[str, ...]:
+        return tuple(sorted((s for s in known if self.looks_secret(s)), key=lambda s: (-len(s), s)))
 
     # -- whole messages -----------------------------------------------------------------------------
 
@@ -275,7 +313,7 @@ class Redactor:
                 ) -> tuple[str, str, list[tuple[str, str]], bytes]:
         """A request's path, query, headers and body as a recording keeps them: secret names and
         token shapes redacted, then every known secret scrubbed wherever it still is."""
-        return (self.scrub_text(self.text(path), known),
+        return (self.scrub_text(self.path(path), known),
                 self.scrub_text(self.query(query), known),
                 [(k, self.scrub_text(v, known)) for k, v in self.headers(headers)],
                 self.scrub(self.body(body, content_type), known))
@@ -298,22 +336,34 @@ class Redactor:
         return doc
 
     def body(self, data: bytes, content_type: str | None) -> bytes:
-        """`data` with secrets replaced; bytes that are not UTF-8 text are returned as they are."""
+        """`data` with secrets replaced. Bytes that are not UTF-8 (one Latin-1 letter, a binary file in a
+        multipart form) are read with each stray byte kept as itself (surrogateescape), so the rest is
+        redacted all the same and written back byte for byte."""
         if not data:
             return data
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            return data
+        original = data.decode("utf-8", "surrogateescape")
+        text = original
         kind = (content_type or "").split(";")[0].strip().lower()
         if kind == "application/x-www-form-urlencoded":
             text = self.query(text)
-        elif kind.endswith("json") or (not kind and text.lstrip()[:1] in ("{", "[")):
-            text = self._json(text)
+        elif kind.startswith("multipart/"):
+            text = self._multipart(text, content_type)
         elif kind == "text/event-stream":
             text = "".join(self._sse_line(line) for line in text.splitlines(keepends=True))
+        elif kind in _JSON_LINES:
+            text = "".join(self._json(line) for line in text.splitlines(keepends=True))
+        elif kind.endswith("json") or text.lstrip()[:1] in ("{", "["):  # JSON sent as text/plain too
+            text = self._json(text)
         redacted = self.text(text)
-        return data if redacted == data.decode("utf-8") else redacted.encode("utf-8")
+        return data if redacted == original else _encode(redacted)
+
+    def _multipart(self, text: str, content_type: str | None) -> str:
+        """The values of secret-named parts replaced; boundaries, part headers and other parts kept."""
+        spans = [(start, end) for name, start, end in _multipart_values(text, content_type)
+                 if start < end and self.secret_name(name)]
+        for start, end in reversed(spans):
+            text = text[:start] + MARK + text[end:]
+        return text
 
     def _sse_line(self, line: str) -> str:
         if line.startswith("data:"):
@@ -324,24 +374,65 @@ class Redactor:
     def _json(self, text: str) -> str:
         try:
             doc = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return text
-        secrets = sorted(set(self._json_secrets(doc)), key=len, reverse=True)
-        for secret in secrets:
+        strings: list[str] = []
+        numbers = self._json_fields(doc, False, strings)
+        for secret in sorted(set(strings), key=len, reverse=True):
             # Replace the string as it is spelled in the text, inside its quotes: formatting kept.
             for spelled in {json.dumps(secret), json.dumps(secret, ensure_ascii=False)}:
                 text = text.replace(spelled, json.dumps(MARK))
+        # Where replacing spellings is not enough: a secret-named number (`{"pin": 12345678}`), a secret
+        # spelled with escapes, or a token spelled with them (`sk\u005ftest_...`: only \u and \/ can be in one).
+        escaped = "\\" in text and (bool(strings) or (("\\u" in text or "\\/" in text) and self._json_tokens(doc)))
+        return self._json_by_span(text) if numbers or escaped else text
+
+    def _json_fields(self, doc: object, secret: bool, strings: list[str]) -> bool:
+        """Adds the secret-named fields' strings (at any depth below the name) to `strings`; whether
+        there is a secret-named number too."""
+        if isinstance(doc, dict):
+            found = [self._json_fields(v, secret or self.secret_name(str(k)), strings) for k, v in doc.items()]
+            return any(found)
+        if isinstance(doc, list):
+            return any([self._json_fields(v, secret, strings) for v in doc])
+        if secret and isinstance(doc, str) and doc and doc != MARK:
+            strings.append(doc)
+        return secret and isinstance(doc, (int, float)) and not isinstance(doc, bool)
+
+    def _json_tokens(self, doc: object) -> bool:
+        if isinstance(doc, dict):
+            return any(self._json_tokens(v) for v in doc.values())
+        if isinstance(doc, list):
+            return any(self._json_tokens(v) for v in doc)
+        return isinstance(doc, str) and bool(self._token.search(doc))
+
+    def _json_by_span(self, text: str) -> str:
+        """Values replaced where they stand in the text: secret-named numbers and strings become
+        "REDACTED", other strings get `text` on their decoded value; everything else kept as written."""
+        spans: list[tuple[int, int, str | None, bool]] = []
+        try:
+            _json_values(text, 0, False, self.secret_name, spans)
+        except (ValueError, IndexError, RecursionError):
+            return text
+        for start, end, value, secret in reversed(spans):
+            if secret and value != MARK:
+                spelled = json.dumps(MARK)
+            elif value is not None and not secret:
+                redacted = self.text(value)
+                if redacted == value:
+                    continue
+                spelled = json.dumps(redacted, ensure_ascii=False)
+                if _LONE_SURROGATE.search(spelled):  # from a \ud800 escape: not writable as UTF-8
+                    spelled = json.dumps(redacted)
+            else:
+                continue
+            text = text[:start] + spelled + text[end:]
         return text
 
-    def _json_secrets(self, doc: object, secret: bool = False) -> Iterator[str]:
-        if isinstance(doc, dict):
-            for key, value in doc.items():
-                yield from self._json_secrets(value, secret or self.secret_name(str(key)))
-        elif isinstance(doc, list):
-            for item in doc:
-                yield from self._json_secrets(item, secret)
-        elif secret and isinstance(doc, str) and doc and doc != MARK:
-            yield doc
+    def _json_secrets(self, doc: object) -> list[str]:
+        strings: list[str] = []
+        self._json_fields(doc, False, strings)
+        return strings
 
     # -- checking ---------------------------------------------------------------------------------
 
@@ -367,8 +458,116 @@ def _keep_scheme(match: re.Match) -> str:
     return (prefix.group(0) if prefix else "") + MARK
 
 
-def _spellings(secret: str) -> set[str]:
-    return {secret, json.dumps(secret)[1:-1], quote_plus(secret, safe=""), quote(secret, safe="")}
+_QUERY_SEPARATOR = re.compile(r"([&;])")
+_PATH_SAFE = "/:@!$&'()*+,;=~-._"
+# One word (`default`, `Administrator`; dictionary words are rarely longer): not scrubbed everywhere.
+_PLAIN_WORD = re.compile(r"[A-Za-z][a-z]{0,14}")
+_JSON_LINES = ("application/x-ndjson", "application/jsonl", "application/stream+json")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "/": "\\/", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r",
+                 "\t": "\\t"}
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _encode(text: str) -> bytes:
+    """Text read with surrogateescape back to its bytes (a lone surrogate from a JSON escape kept too)."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+def _hex(byte: int) -> str:
+    return "".join(f"[{d}{d.lower()}]" if d.isalpha() else d for d in f"{byte:02X}")
+
+
+def _spelled_char(char: str) -> str:
+    """A regular expression for one character of a secret as any recording could spell it."""
+    options = [re.escape(char), "".join("%" + _hex(b) for b in _encode(char))]
+    if char == " ":
+        options.append(r"\+")
+    if char in _JSON_ESCAPES:
+        options.append(re.escape(_JSON_ESCAPES[char]))
+    # JSON's \uXXXX, a surrogate pair beyond the BMP; hex digits in either case.
+    codes = [ord(char)] if ord(char) < 0x10000 else [0xD800 + ((ord(char) - 0x10000) >> 10),
+                                                      0xDC00 + ((ord(char) - 0x10000) & 0x3FF)]
+    options.append("".join(r"\\u" + _hex(c >> 8) + _hex(c & 0xFF) for c in codes))
+    return "(?:" + "|".join(options) + ")"
+
+
+@functools.lru_cache(maxsize=64)
+def _spelled_pattern(secrets: tuple[str, ...], binary: bool) -> re.Pattern:
+    """One pattern for all `secrets` (longest first), each character as `_spelled_char` allows."""
+    pattern = "|".join("(?:" + "".join(_spelled_char(c) for c in s) + ")" for s in secrets)
+    return re.compile(_encode(pattern) if binary else pattern)
+
+
+def _json_values(text: str, i: int, secret: bool, secret_name, out: list) -> int:
+    """Walk the JSON value at `i`, adding (start, end, value, secret) for each string (value: the decoded
+    string) and number (value: None) to `out` (`secret`: under a secret-named key); the end of the value.
+    Raises ValueError on bad JSON."""
+    i = _WHITESPACE.match(text, i).end()
+    char = text[i:i + 1]
+    if char in ("{", "["):
+        close = "}" if char == "{" else "]"
+        i = _WHITESPACE.match(text, i + 1).end()
+        if text[i:i + 1] == close:
+            return i + 1
+        while True:
+            inner = secret
+            if char == "{":
+                if text[i:i + 1] != '"':
+                    raise ValueError("object key expected")
+                key, i = scanstring(text, i + 1)
+                i = _WHITESPACE.match(text, i).end()
+                if text[i:i + 1] != ":":
+                    raise ValueError("':' expected")
+                i += 1
+                inner = secret or secret_name(key)
+            i = _WHITESPACE.match(text, _json_values(text, i, inner, secret_name, out)).end()
+            if text[i:i + 1] == close:
+                return i + 1
+            if text[i:i + 1] != ",":
+                raise ValueError("',' expected")
+            i = _WHITESPACE.match(text, i + 1).end()
+    if char == '"':
+        value, end = scanstring(text, i + 1)
+        out.append((i, end, value, secret))
+        return end
+    number = NUMBER_RE.match(text, i)
+    if number:
+        out.append((i, number.end(), None, secret))
+        return number.end()
+    for literal in ("true", "false", "null"):
+        if text.startswith(literal, i):
+            return i + len(literal)
+    raise ValueError(f"unexpected {char!r}")
+
+
+def _multipart_values(text: str, content_type: str | None) -> Iterator[tuple[str, int, int]]:
+    """(name, start, end) of each part's value in a multipart/form-data body."""
+    found = re.search(r'boundary=(?:"([^"]+)"|([^;\s]+))', content_type or "", re.IGNORECASE)
+    if not found:
+        return
+    delimiter = "--" + (found.group(1) or found.group(2))
+    at = text.find(delimiter)
+    while at != -1:
+        start = at + len(delimiter)
+        following = text.find(delimiter, start)
+        if text.startswith("--", start) or following == -1:
+            return
+        end = following - (2 if text[following - 2:following] == "\r\n" else 1 if text[following - 1] == "\n" else 0)
+        head = text.find("\r\n\r\n", start, end)
+        value_at = head + 4
+        if head == -1:
+            head = text.find("\n\n", start, end)
+            value_at = head + 2
+        if head != -1:
+            name = re.search(r'content-disposition:[^\n]*?;\s*name=(?:"([^"]*)"|([^;\s]+))', text[start:head],
+                             re.IGNORECASE)
+            if name:
+                yield name.group(1) if name.group(1) is not None else name.group(2), value_at, end
+        at = following
 
 
 def _cookie_pair(pair: str) -> str:
@@ -377,9 +576,7 @@ def _cookie_pair(pair: str) -> str:
 
 
 def _unquote(value: str) -> str:
-    from urllib.parse import unquote_plus
-
-    return unquote_plus(value)
+    return unquote_plus(value, errors="surrogateescape")
 
 
 def _base_name(name: str) -> str:
@@ -388,4 +585,10 @@ def _base_name(name: str) -> str:
 
 
 def query_pairs(query: str) -> list[tuple[str, str]]:
-    return parse_qsl(query, keep_blank_values=True)
+    """Decoded (name, value) pairs, split at `&` and `;` as `Redactor.query` splits them."""
+    pairs = []
+    for part in re.split(r"[&;]", query):
+        if part:
+            name, _, value = part.partition("=")
+            pairs.append((_unquote(name), _unquote(value)))
+    return pairs
