@@ -83,7 +83,10 @@ class Record:
                 response.data.content = body  # so the ledger (and `response` below) see the whole body
 
             tap = StreamTap(is_sse(headers.get("content-type")), done)
-            response.stream = tap
+            earlier = response.stream if callable(response.stream) else None
+            # A stage before us may already stream this answer (the faults stage pacing a slow
+            # body): record what arrives, then hand each chunk on to it, so its pacing survives.
+            response.stream = tap if earlier is None else (lambda chunk: earlier(tap(chunk)))
             flow.metadata[_TAP] = tap
 
     def response(self, flow: http.HTTPFlow) -> None:
