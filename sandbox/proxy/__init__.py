@@ -29,6 +29,7 @@ from sandbox.proxy.pipeline import Pipeline
 from sandbox.proxy.record import Record
 from sandbox.proxy.replay import Replay
 from sandbox.proxy.route import Route, Routes
+from sandbox.proxy.stream import StreamThrough
 
 
 def sandbox_addons(home: Home, routes: Routes) -> list:
@@ -51,6 +52,10 @@ def sandbox_stages(home: Home, routes: Routes) -> list:
         Replay(home, routes, begin=ledger.begin),  # answers a replay episode from its recording; misses explained
         Route(routes, proxy_secret(home), begin=ledger.begin),  # vendor host -> fake, plus binding headers
         Record(),  # a record episode's exchanges, redacted, to its recording; streams kept event by event
+        # Streamed answers (SSE, NDJSON, chunked) go through as they arrive in every mode, unless a
+        # stage above streams them already or a fault waits to rewrite the whole body; the ledger,
+        # next, still gets the whole body when the stream ends.
+        StreamThrough(),
         ledger,  # every exchange into the episode ledger, committed before the response is sent
     ]
 

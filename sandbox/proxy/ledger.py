@@ -7,7 +7,9 @@ stage such as replay) this stage's own `request` hook begins it. `response` and 
 status, headers, body, outcome, and the injected faults that fired on it (`flow.metadata[FAULTS]`).
 Each write is its own committed SQLite transaction (WAL, synchronous=NORMAL, ~25 µs), done inside
 the hook, and mitmproxy sends nothing to the client until the hook returns: the ledger is durable
-before the response is on the wire.
+before the response is on the wire. Streamed answers (SSE, chunked bodies: `sandbox.proxy.stream`)
+are the exception by design: their chunks go out as they arrive, and the row, with the whole body
+the stream stage collected, is written when the stream ends, before the end of the body goes out.
 
 If the ledger cannot be written, the request is not forwarded: the agent gets a 503 saying so.
 Traffic the ledger does not know about would make every score built on it wrong.

@@ -28,6 +28,7 @@ from mitmproxy import ctx, exceptions, http
 
 from sandbox.clock import episode_time
 from sandbox.proxy.flows import EPISODE, EXCHANGE, ORIGIN, OUTCOME, SERVICE, sandbox_answer
+from sandbox.proxy.stream import faults_need_body
 from sandbox.recordings.format import Exchange, RecordedRequest, RecordedResponse, RecordingError
 from sandbox.recordings.redact import Redactor
 from sandbox.recordings.store import append_partial
@@ -77,7 +78,9 @@ class Record:
         if response is None or not recording_of(flow, "record") or flow.metadata.get(OUTCOME) not in _ANSWERED:
             return
         headers = response.headers
-        if is_stream(headers.get("content-type"), headers.get("transfer-encoding"), headers.get("content-length")):
+        # Not while a fault waits for the whole answer to rewrite it (see sandbox.proxy.stream).
+        if is_stream(headers.get("content-type"), headers.get("transfer-encoding"), headers.get("content-length")) \
+                and not faults_need_body(flow):
 
             def done(body: bytes, response: http.Response = response) -> None:
                 response.data.content = body  # so the ledger (and `response` below) see the whole body
