@@ -214,9 +214,7 @@ def json_har(tmp_path):
 def test_a_browser_har_imports_and_replays(world, tmp_path):
     from sandbox.recordings.har import read_har
 
-    har = Path("/work/shared/har/mitmproxy_chrome.har")
-    if not har.exists():
-        pytest.skip("the shared HAR samples are not on this machine")
+    har = Path(__file__).resolve().parents[1] / "fixtures" / "har" / "mitmproxy_chrome.har"
     rec, skipped = read_har(har)
     save(rec, tmp_path / "chrome.jsonl")
     entry = json.loads(har.read_text())["log"]["entries"][2]

@@ -13,7 +13,7 @@ from sandbox.recordings.format import RecordingError
 from sandbox.recordings.har import read_har, to_har
 from sandbox.recordings.store import load
 
-SAMPLES = sorted(Path("/work/shared/har").glob("*.har"))
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "har").glob("*.har"))
 
 
 @pytest.fixture
@@ -23,7 +23,10 @@ def cli(tmp_path, monkeypatch):
     return lambda *args: runner.invoke(main, ["--home", str(tmp_path / "home"), *args])
 
 
-@pytest.mark.skipif(not SAMPLES, reason="the shared HAR samples are not on this machine")
+def test_the_real_world_samples_are_all_there():
+    assert len(SAMPLES) == 7, "tests/fixtures/har/ holds the seven browser and tool captures"
+
+
 @pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.stem)
 def test_real_world_har_files_import_and_export_again(sample, cli, tmp_path):
     result = cli("recordings", "import", str(sample), sample.stem)
