@@ -28,11 +28,11 @@ from mitmproxy import ctx, exceptions, http
 
 from sandbox.clock import episode_time
 from sandbox.proxy.flows import EPISODE, EXCHANGE, ORIGIN, OUTCOME, SERVICE, sandbox_answer
-from sandbox.proxy.stream import faults_need_body
+from sandbox.proxy.stream import body_tap, faults_need_body, streamable
 from sandbox.recordings.format import Exchange, RecordedRequest, RecordedResponse, RecordingError
 from sandbox.recordings.redact import Redactor
 from sandbox.recordings.store import append_partial
-from sandbox.recordings.stream import StreamTap, is_sse, is_stream, redact_events
+from sandbox.recordings.stream import StreamTap, redact_events
 
 logger = logging.getLogger(__name__)
 
@@ -77,15 +77,9 @@ class Record:
         response = flow.response
         if response is None or not recording_of(flow, "record") or flow.metadata.get(OUTCOME) not in _ANSWERED:
             return
-        headers = response.headers
         # Not while a fault waits for the whole answer to rewrite it (see sandbox.proxy.stream).
-        if is_stream(headers.get("content-type"), headers.get("transfer-encoding"), headers.get("content-length")) \
-                and not faults_need_body(flow):
-
-            def done(body: bytes, response: http.Response = response) -> None:
-                response.data.content = body  # so the ledger (and `response` below) see the whole body
-
-            tap = StreamTap(is_sse(headers.get("content-type")), done)
+        if streamable(response) and not faults_need_body(flow):
+            tap = body_tap(response)
             earlier = response.stream if callable(response.stream) else None
             # A stage before us may already stream this answer (the faults stage pacing a slow
             # body): record what arrives, then hand each chunk on to it, so its pacing survives.

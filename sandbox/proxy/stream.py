@@ -41,13 +41,19 @@ def streamable(response: http.Response) -> bool:
     return is_stream(headers.get("content-type"), headers.get("transfer-encoding"), headers.get("content-length"))
 
 
+def body_tap(response: http.Response) -> StreamTap:
+    """A tap that passes `response`'s chunks on and, at the end, puts the whole body back in it, so
+    the stages' `response` hooks (the ledger's last) see it as if it had been buffered."""
+
+    def done(body: bytes) -> None:
+        response.data.content = body
+
+    return StreamTap(is_sse(response.headers.get("content-type")), done)
+
+
 class StreamThrough:
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         response = flow.response
         if response is None or response.stream or not streamable(response) or faults_need_body(flow):
             return
-
-        def done(body: bytes, response: http.Response = response) -> None:
-            response.data.content = body  # the stages' `response` hooks, the ledger's last, see the whole body
-
-        response.stream = StreamTap(is_sse(response.headers.get("content-type")), done)
+        response.stream = body_tap(response)
