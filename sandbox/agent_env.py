@@ -1,4 +1,5 @@
-"""What an agent process needs to live inside an episode: proxy, CA, fake API keys."""
+"""What an agent process needs to live inside an episode: proxy, CA, fake API keys. Nothing more:
+in particular nothing about the control API, which is the operator's."""
 
 from __future__ import annotations
 
@@ -36,9 +37,11 @@ def agent_env(home: Home, episode: Episode, ports: dict[str, Any]) -> dict[str, 
         "REQUESTS_CA_BUNDLE": ca,
         "CURL_CA_BUNDLE": ca,
         "NODE_EXTRA_CA_CERTS": ca,
+        # Node >= 24 then routes fetch() and https through HTTPS_PROXY (it ignores it otherwise).
+        "NODE_USE_ENV_PROXY": "1",
     }
-    if ports.get("control"):
-        env["SANDBOX_CONTROL_URL"] = f"http://127.0.0.1:{ports['control']}"
+    # Nothing that drives the control API (its URL, its token): the agent under test is assumed
+    # hostile, and the control API could widen its egress or read other episodes' credentials.
     for service, key in sorted(episode.api_keys.items()):
         spec = get_service(service)
         for name in spec.env_vars:

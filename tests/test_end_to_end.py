@@ -176,26 +176,26 @@ def test_a_hanging_agent_is_killed_at_the_time_limit_and_scored(sandbox):
 
 
 def test_control_api_creates_and_finishes_a_scored_episode(sandbox):
-    base = f"http://127.0.0.1:{sandbox.control_port}"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    from sandbox.control import ControlClient
 
-    def call(method, path, body=None):
-        req = urllib.request.Request(base + path, method=method, data=json.dumps(body).encode() if body else None,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with opener.open(req, timeout=10) as resp:
-                return resp.status, json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
-
-    status, created = call("POST", "/episodes", {"task": "refund-duplicate-charge"})
+    control = ControlClient(sandbox.home, sandbox.control_port, timeout=10)
+    status, created = control.post("/episodes", {"task": "refund-duplicate-charge"})
     assert status == 201 and created["env"]["STRIPE_API_KEY"].startswith("sk_test_")
-    status, finished = call("POST", f"/episodes/{created['id']}/finish")
+    assert "SANDBOX_CONTROL_URL" not in created["env"]  # the agent is not handed the control plane
+    status, finished = control.post(f"/episodes/{created['id']}/finish")
     assert status == 200 and finished["score"]["success"] is False  # the agent did nothing
-    status, error = call("POST", "/episodes", {"task": "no-such-task"})
+    assert "env" not in finished["episode"] and "token" not in finished["episode"]
+    status, error = control.post("/episodes", {"task": "no-such-task"})
     assert status == 400 and "unknown task" in error["error"]["message"]
-    status, error = call("GET", "/episodes/ep-missing")
+    status, error = control.get("/episodes/ep-missing")
     assert status == 404
+    # Without the token the same sandbox answers nothing but its health.
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        opener.open(f"http://127.0.0.1:{sandbox.control_port}/episodes", timeout=10)
+    assert refused.value.code == 401 and "control.token" in json.loads(refused.value.read())["error"]["hint"]
+    with opener.open(f"http://127.0.0.1:{sandbox.control_port}/health", timeout=10) as health:
+        assert health.status == 200
 
 
 def test_sandbox_env_prints_what_an_agent_needs(sandbox, episode):

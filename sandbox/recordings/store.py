@@ -61,6 +61,28 @@ def require_name(text: str) -> str:
     return text
 
 
+def resolve_name(name: object, base: str | os.PathLike[str] | None = None) -> Path:
+    """The file of the recording called `name`, strictly inside the recordings folder.
+
+    For callers that must not reach other files (the control API: a name comes from whoever holds
+    its token, and a record episode overwrites its file): only a plain name (`require_name`) is
+    accepted, never a path, `..`, `\\`, NUL or a suffix, and the resolved file (symlinks followed)
+    must still be inside the folder. The CLI keeps `resolve`, which takes paths: the operator's choice."""
+    if not isinstance(name, str):
+        raise RecordingError(f"a recording is named by a string, got {name!r}", hint="e.g. \"refund-run\"")
+    if "\0" in name or "/" in name or "\\" in name or ".." in name or os.path.isabs(name):
+        raise RecordingError(
+            f"recording {name!r} is a path, and only names are accepted here",
+            hint=f"give a plain name such as refund-run: it is {recordings_dir(base)}/<name>{SUFFIX}")
+    require_name(name)
+    folder = recordings_dir(base)
+    path = (folder / f"{name}{SUFFIX}").resolve()
+    if not path.is_relative_to(folder):  # e.g. a symlink in the folder pointing elsewhere
+        raise RecordingError(f"recording {name!r} resolves to {path}, outside {folder}",
+                             hint="remove that link, or use another name")
+    return path
+
+
 def list_recordings(base: str | os.PathLike[str] | None = None) -> list[Path]:
     folder = recordings_dir(base)
     return sorted(folder.glob(f"*{SUFFIX}")) if folder.is_dir() else []

@@ -190,15 +190,21 @@ def test_run_task_takes_the_tasks_allowed_hosts_to_a_running_sandbox(running_san
 
 @pytest.mark.slow
 def test_control_api_episodes_get_their_allowed_hosts(running_sandbox, internet, tmp_path):
+    from sandbox.control import control_headers
+
     control = f"http://127.0.0.1:{running_sandbox.ports['control']}/episodes"
+    headers = control_headers(running_sandbox.home)  # the operator's token: agents never get it
     task_file = tmp_path / "needs-outside.yaml"
     task_file.write_text(TASK.read_text().replace("id: refund-duplicate-charge", "id: needs-outside")
                          + "allowed_hosts: [127.0.0.1]\n")
     created = {
-        "body": requests.post(control, json={"seed": 7, "allowed_hosts": ["127.0.0.1"]}, timeout=30),
-        "task": requests.post(control, json={"task": str(task_file)}, timeout=30),
-        "none": requests.post(control, json={"seed": 7}, timeout=30),
+        "body": requests.post(control, json={"seed": 7, "allowed_hosts": ["127.0.0.1"]}, headers=headers, timeout=30),
+        "task": requests.post(control, json={"task": str(task_file)}, headers=headers, timeout=30),
+        "none": requests.post(control, json={"seed": 7}, headers=headers, timeout=30),
     }
+    # What an agent would try first: widen its own egress through the control API. No token, no episode.
+    tokenless = requests.post(control, json={"seed": 7, "allowed_hosts": ["127.0.0.1"]}, timeout=30)
+    assert tokenless.status_code == 401 and "env" not in tokenless.json()
     assert {name: r.status_code for name, r in created.items()} == {"body": 201, "task": 201, "none": 201}
     assert [created[n].json()["allowed_hosts"] for n in ("body", "task", "none")] == [["127.0.0.1"]] * 2 + [[]]
     statuses = {}
@@ -212,6 +218,6 @@ def test_control_api_episodes_get_their_allowed_hosts(running_sandbox, internet,
     assert {"/control-body", "/control-task"} <= {s.path for s in internet.seen}
     assert "/control-none" not in {s.path for s in internet.seen}
     for bad in (["https://example.org/"], "example.org", [7]):
-        refused = requests.post(control, json={"seed": 7, "allowed_hosts": bad}, timeout=30)
+        refused = requests.post(control, json={"seed": 7, "allowed_hosts": bad}, headers=headers, timeout=30)
         assert refused.status_code == 400, bad
         assert "allowed" in refused.json()["error"]["message"] and refused.json()["error"]["hint"]

@@ -381,8 +381,10 @@ def test_the_control_api_creates_an_episode_with_a_profile(sandbox):
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def create(body: dict) -> tuple[int, dict]:
+        from sandbox.control import control_headers
+
         request = urllib.request.Request(f"http://127.0.0.1:{sandbox.control_port}/episodes", method="POST",
-                                         data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+                                         data=json.dumps(body).encode(), headers=control_headers(sandbox.home))
         try:
             with opener.open(request, timeout=10) as response:
                 return response.status, json.loads(response.read())
