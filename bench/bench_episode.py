@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from sandbox.episodes import EpisodeStore  # noqa: E402
 from sandbox.home import Home  # noqa: E402
+from sandbox.limits import Limits, save_limits  # noqa: E402
 from sandbox.templates import ensure_templates  # noqa: E402
 
 GOAL_MS = 5.0
@@ -29,6 +30,8 @@ GOAL_MS = 5.0
 def measure(n: int, seed: int = 7) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         home = Home.resolve(tmp)
+        # Its own home, so its own limits: every episode stays live (the default keeps 200).
+        save_limits(home, Limits(max_live_episodes=n + 20))
         started = time.perf_counter()
         ensure_templates(home, seed)
         template_ms = (time.perf_counter() - started) * 1000

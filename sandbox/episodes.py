@@ -3,11 +3,21 @@
 An episode is a folder with a copy of each service's template database and a ledger. It becomes
 visible in the registry only once its folder is complete, so a crash mid-create leaves no
 half-made episode that the proxy or a fake would accept.
+
+Creating is bounded (sandbox/limits.py): at most `max_live_episodes` live at once, and at most
+`creations_per_minute` new ones a minute, counted in a token bucket kept in control.db so that
+every creator (control API, CLI, sweeps, Python API, in any process) draws from the same one.
+A refusal raises EpisodeLimitError and leaves a `create_refused` row in control.db's `events`:
+no episode, hence no episode ledger, exists to hold it.
+
+Everything here is the operator's: the episode folder is 0700, its databases and control.db 0600
+(SQLite gives a database's -wal and -shm files the database's mode).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import shutil
@@ -22,6 +32,7 @@ from sandbox.errors import EpisodeError
 from sandbox.home import Home
 from sandbox.ledger import Ledger, write_meta
 from sandbox.ledger import connect as connect_ledger
+from sandbox.limits import Limits, limits_path, load_limits
 from sandbox.templates import LEDGER_TEMPLATE, ensure_templates
 from services import all_services, service_ids
 from services.common.db import open_service_db, sync_changes
@@ -47,7 +58,21 @@ CREATE TABLE IF NOT EXISTS api_keys (
     service TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS episodes_status ON episodes (status);
+-- Token buckets shared by every process of the home (creations per minute).
+CREATE TABLE IF NOT EXISTS buckets (name TEXT PRIMARY KEY, tokens REAL NOT NULL, updated_at REAL NOT NULL);
+-- What happened to the home rather than to one episode's ledger: refused creations (no ledger
+-- exists for them), episodes the reaper could not finish. Kept to the last EVENTS_KEPT rows, so a
+-- client hammering a limit cannot fill the disk with its refusals.
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}',
+    at REAL NOT NULL
+);
 """
+EVENTS_KEPT = 10_000
+MAX_SEED = 2**63 - 1  # SQLite's INTEGER is 64-bit signed: a larger seed would overflow on insert
 
 EPISODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MODES = ("live", "record", "replay")
@@ -113,15 +138,30 @@ class Episode:
         return self.status == "live"
 
 
+class EpisodeLimitError(EpisodeError):
+    """A new episode was refused by one of the home's limits (`limit` names it: max_live_episodes or
+    creations_per_minute). `retry_after`: seconds until a retry can succeed, when that is known."""
+
+    def __init__(self, message: str, hint: str, *, limit: str, retry_after: float | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.limit = limit
+        self.retry_after = retry_after
+
+
 class EpisodeStore:
     """The registry of episodes of one sandbox home. Safe to use from many processes."""
 
     def __init__(self, home: Home) -> None:
         self.home = home
+        # Created 0600 before SQLite opens it, so its -wal and -shm are born 0600 too: it holds
+        # every episode's proxy token and API keys.
+        _create_private(home.control_db)
         self.conn = sqlite3.connect(home.control_db, isolation_level=None, check_same_thread=False, timeout=10)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=10000")
+        for suffix in ("", "-wal", "-shm"):  # a registry made before this rule (umask modes)
+            _make_private(home.control_db.with_name(home.control_db.name + suffix), 0o600)
         self.conn.executescript(CONTROL_SCHEMA)
         columns = {row[1] for row in self.conn.execute("PRAGMA table_info(episodes)")}
         for name, kind in _LATER_COLUMNS:
@@ -165,8 +205,9 @@ class EpisodeStore:
         if (mode == "live") != (recording is None):
             raise EpisodeError(f"a {mode} episode {'takes no' if mode == 'live' else 'needs a'} recording",
                                hint="record and replay episodes name their recording file; live ones do not")
-        if not isinstance(seed, int) or seed < 0:
-            raise EpisodeError(f"seed must be a non-negative integer, got {seed!r}")
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+            raise EpisodeError(f"seed must be an integer from 0 to 2**63-1, got {seed!r}",
+                               hint="the same seed gives the same world; any number in that range will do")
         if faults is not None:
             from sandbox.faults import profile_ref
 
@@ -177,18 +218,22 @@ class EpisodeStore:
                 f"episode id {episode_id!r} is not usable",
                 hint="use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
             )
+        limits = load_limits(self.home)  # read on every create: a new limits.json applies at once
+        self._admit(limits)  # before any copying, so a refused creation costs next to nothing
         self.prepare(seed)
         template = self.home.template_dir(seed)
         episode_id = episode_id or f"ep{self._next('episode'):06d}"
         folder = self.home.episode_dir(episode_id)
         try:
-            folder.mkdir()  # the reservation: a second creator of the same id fails here
+            folder.mkdir(mode=0o700)  # the reservation: a second creator of the same id fails here
         except FileExistsError:
             raise EpisodeError(f"episode {episode_id!r} exists already", hint="choose another id") from None
         try:
-            for spec in all_services():
-                shutil.copyfile(template / f"{spec.id}.db", folder / f"{spec.id}.db")
+            for name in [f"{spec.id}.db" for spec in all_services()]:
+                shutil.copyfile(template / name, folder / name)
+                os.chmod(folder / name, 0o600)
             shutil.copyfile(template / LEDGER_TEMPLATE, folder / "ledger.db")
+            os.chmod(folder / "ledger.db", 0o600)
             created_at = time.time()
             episode = Episode(
                 id=episode_id,
@@ -210,7 +255,7 @@ class EpisodeStore:
                 write_meta(ledger, _ledger_meta(episode))
             finally:
                 ledger.close()
-            self._insert(episode)
+            self._insert(episode, limits)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -224,9 +269,91 @@ class EpisodeStore:
         ).fetchone()
         return int(row[0])
 
-    def _insert(self, ep: Episode) -> None:
+    # -- limits ------------------------------------------------------------------------------
+
+    def live_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM episodes WHERE status='live'").fetchone()[0])
+
+    def _admit(self, limits: Limits) -> None:
+        """Raise EpisodeLimitError if the home is full or creating too fast; else take a creation
+        token. One write transaction, so processes creating at once see each other's tokens."""
         self.conn.execute("BEGIN IMMEDIATE")
         try:
+            refusal = self._full(limits) or self._take_token(limits, time.time())
+            if refusal is not None:
+                self._refused(refusal)  # kept: the COMMIT below stores the refusal, not a token
+            self.conn.execute("COMMIT")
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        if refusal is not None:
+            raise refusal
+
+    def _full(self, limits: Limits) -> EpisodeLimitError | None:
+        live = self.live_count()
+        if live < limits.max_live_episodes:
+            return None
+        return EpisodeLimitError(
+            f"cannot create an episode: {live} episodes are live in this sandbox, the limit is "
+            f"{limits.max_live_episodes} (max_live_episodes)",
+            hint=f"finish the episodes you are done with (`sandbox episodes finish ID`; idle ones are "
+                 f"finished after {limits.idle_seconds:g} s), or raise the limit: `sandbox up "
+                 f"--max-live-episodes N`, or max_live_episodes in {limits_path(self.home)}",
+            limit="max_live_episodes",
+        )
+
+    def _take_token(self, limits: Limits, now: float) -> EpisodeLimitError | None:
+        """The creation token bucket: `creations_per_minute` tokens at most, refilled at that rate."""
+        capacity = float(limits.creations_per_minute)
+        rate = capacity / 60.0
+        row = self.conn.execute("SELECT tokens, updated_at FROM buckets WHERE name='create'").fetchone()
+        tokens = capacity if row is None else min(capacity, row[0] + max(0.0, now - row[1]) * rate)
+        if tokens < 1.0:
+            wait = (1.0 - tokens) / rate
+            return EpisodeLimitError(
+                f"cannot create an episode: this sandbox creates at most {limits.creations_per_minute} "
+                f"episodes a minute (creations_per_minute), and they are used up",
+                hint=f"retry in {wait:.1f} s, or raise the limit: `sandbox up --creations-per-minute N`, "
+                     f"or creations_per_minute in {limits_path(self.home)}",
+                limit="creations_per_minute",
+                retry_after=wait,
+            )
+        self.conn.execute(
+            "INSERT INTO buckets (name, tokens, updated_at) VALUES ('create', ?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET tokens=excluded.tokens, updated_at=excluded.updated_at",
+            (tokens - 1.0, now),
+        )
+        return None
+
+    def _refused(self, error: EpisodeLimitError) -> None:
+        detail = {"limit": error.limit, "message": error.message, "pid": os.getpid()}
+        if error.retry_after is not None:
+            detail["retry_after"] = round(error.retry_after, 3)
+        self.record_event("create_refused", detail)
+
+    def record_event(self, kind: str, detail: dict[str, Any]) -> None:
+        """A home-level event (control.db `events`), for what belongs to no one episode's ledger."""
+        cur = self.conn.execute("INSERT INTO events (kind, detail, at) VALUES (?, ?, ?)",
+                                (kind, json.dumps(detail, sort_keys=True), time.time()))
+        self.conn.execute("DELETE FROM events WHERE id <= ?", (cur.lastrowid - EVENTS_KEPT,))
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT id, kind, detail, at FROM events WHERE ? IS NULL OR kind=? ORDER BY id", (kind, kind)
+        ).fetchall()
+        return [{"id": i, "kind": k, "detail": json.loads(d), "at": at} for i, k, d, at in rows]
+
+    def _insert(self, ep: Episode, limits: Limits) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Again, inside the write that makes the episode live: another process may have made
+            # the last allowed one since _admit looked.
+            refusal = self._full(limits)
+            if refusal is not None:
+                self._refused(refusal)
+                self.conn.execute("COMMIT")
+                raise refusal
             self.conn.execute(
                 "INSERT INTO episodes (id, token, seed, task, mode, faults, recording, allowed_hosts, status,"
                 " clock_start, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -240,7 +367,8 @@ class EpisodeStore:
             )
             self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
 
     # -- look up -----------------------------------------------------------------------------
@@ -266,6 +394,10 @@ class EpisodeStore:
     def list(self) -> list[Episode]:
         return [self._episode(r) for r in self.conn.execute("SELECT * FROM episodes ORDER BY created_at")]
 
+    def live_episodes(self) -> list[Episode]:
+        rows = self.conn.execute("SELECT * FROM episodes WHERE status='live' ORDER BY created_at").fetchall()
+        return [self._episode(r) for r in rows]
+
     def _episode(self, row: tuple) -> Episode:
         names = [d[0] for d in self.conn.execute("SELECT * FROM episodes LIMIT 0").description]
         values = dict(zip(names, row, strict=True))
@@ -287,10 +419,17 @@ class EpisodeStore:
         reconciled = self.reconcile(episode_id)
         with self.ledger(episode_id) as ledger:
             ledger.record_event("finished", {**(detail or {}), "reconciled_changes": reconciled})
-        self.conn.execute(
-            "UPDATE episodes SET status='finished', finished_at=? WHERE id=?", (time.time(), episode_id)
-        )
+        self.mark_finished(episode_id)
         return self.require(episode_id)
+
+    def mark_finished(self, episode_id: str) -> None:
+        """Only the registry's part of finishing: from now on proxy and fakes refuse the episode and
+        it no longer counts as live. `finish` does this last; alone, it is for an episode whose
+        folder is gone or broken, which could not be finished otherwise."""
+        self.conn.execute(
+            "UPDATE episodes SET status='finished', finished_at=? WHERE id=? AND status='live'",
+            (time.time(), episode_id),
+        )
 
     def reconcile(self, episode_id: str) -> int:
         """Copy state changes from the service databases into the ledger; returns how many were missing."""
@@ -308,6 +447,24 @@ class EpisodeStore:
 
     def ledger(self, episode_id: str) -> Ledger:
         return Ledger(self.home.ledger_path(episode_id))
+
+
+def _create_private(path: os.PathLike[str]) -> None:
+    """Create `path` empty with mode 0600 if it does not exist."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def _make_private(path: os.PathLike[str], mode: int) -> None:
+    """chmod `path` to `mode` if it exists, is ours and is looser; someone else's file is theirs to fix."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return
+    if info.st_uid == os.getuid() and info.st_mode & 0o777 != mode:
+        os.chmod(path, mode)
 
 
 def _allowed_hosts(entries: Iterable[str] | None) -> tuple[str, ...]:

@@ -3,13 +3,26 @@
 Each part is its own process (the fakes in gunicorn workers, never inside the proxy's event loop),
 started in order, health-checked, and stopped together. What is listening where is written to
 `<home>/run/ports.json`, which `sandbox env` and `sandbox run` read.
+
+The children die with us even when we cannot stop them (SIGKILL, OOM killer, a crash): on Linux
+each is started with PR_SET_PDEATHSIG=SIGKILL, and each gunicorn worker with the same towards its
+master. The kernel sends that signal when the *thread* that forked the child ends, not the process,
+so children are forked from one long-lived thread (`_Forker`). Elsewhere there is no such signal:
+there a killed supervisor still leaves its children running.
+
+The supervisor also runs the reaper (sandbox/reaper.py), which finishes and scores episodes past
+the home's lifetime or idle limits.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import ctypes
+import functools
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
@@ -17,14 +30,17 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sandbox.errors import ConfigError, ServiceError
 from sandbox.home import Home
 from services import service_ids
+
+if TYPE_CHECKING:
+    from sandbox.reaper import Reaper
 
 DEFAULT_PORTS = {
     "proxy": 8080,
@@ -32,6 +48,7 @@ DEFAULT_PORTS = {
     "services": {"payments": 8101, "helpdesk": 8102, "chat": 8103, "code": 8104},
 }
 START_TIMEOUT = 30.0
+REAP_EVERY = 30.0  # seconds between reaper rounds: limits are minutes to hours, a round is a query per live episode
 
 
 def free_port() -> int:
@@ -55,6 +72,82 @@ def _http_ok(url: str) -> bool:
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+# -- children that die with their parent ----------------------------------------------------------
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl  # loaded here, in the parent: a child only calls it
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
+def set_death_signal(parent: int | None = None) -> None:
+    """In a child process: be SIGKILLed when our parent (the thread of it that forked us) dies.
+    `parent`: the pid we were forked from; if it died before the signal was set, die now, since the
+    kernel will not send it any more. No-op where prctl is missing (not Linux)."""
+    if _PRCTL is None:
+        return
+    _PRCTL(PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0), ctypes.c_ulong(0),
+           ctypes.c_ulong(0))
+    if parent is not None and os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def dies_with_us() -> Callable[[], None] | None:
+    """A `preexec_fn` for Popen: the child is SIGKILLed when this process dies, however it dies.
+    None where that is not possible (not Linux). Mind that the kernel watches the thread that
+    forks: fork from a thread that lives as long as the child should (see `_Forker`)."""
+    if _PRCTL is None:
+        return None
+    return functools.partial(set_death_signal, os.getpid())
+
+
+class _Forker:
+    """Starts processes from one daemon thread that lives as long as this process, so that
+    PR_SET_PDEATHSIG (which fires when the forking *thread* exits) means "when this process dies".
+    A Sandbox started from a short-lived thread (a pool worker calling api.shared_sandbox(), say)
+    would otherwise see its children killed as soon as that thread ended."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def popen(self, argv: list[str], **kwargs: Any) -> subprocess.Popen:
+        with self._lock:  # a fork of this process has our _Forker but not its thread: start one
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._serve, name="sandbox-forker", daemon=True)
+                self._thread.start()
+        done: concurrent.futures.Future = concurrent.futures.Future()
+        self._jobs.put((done, argv, kwargs))
+        return done.result()
+
+    def _serve(self) -> None:
+        while True:
+            done, argv, kwargs = self._jobs.get()
+            try:
+                done.set_result(subprocess.Popen(argv, preexec_fn=dies_with_us(), **kwargs))
+            except BaseException as exc:  # handed to the caller, who raises it in its own thread
+                done.set_exception(exc)
+
+
+_FORKER = _Forker()
+
+
+def _spawn(argv: list[str], **kwargs: Any) -> subprocess.Popen:
+    """Popen for the supervisor's children: killed with this process where the OS allows."""
+    if _PRCTL is None:
+        return subprocess.Popen(argv, **kwargs)
+    return _FORKER.popen(argv, **kwargs)
 
 
 @contextlib.contextmanager
@@ -103,7 +196,9 @@ class Sandbox:
     allow_hosts: tuple[str, ...] = ()
     workers: int = 2
     ephemeral: bool = False  # pick free ports instead of the defaults (tests, demo)
+    reap_every: float | None = REAP_EVERY  # seconds between reaper rounds; None: no reaper (tests)
     _children: list[_Child] = field(default_factory=list)
+    _reaper: Reaper | None = None
 
     def __post_init__(self) -> None:
         pick = free_port if self.ephemeral else None
@@ -157,7 +252,11 @@ class Sandbox:
         try:
             for child in self._plan():
                 self._launch(child)
-            self._write_ports()
+            if self.reap_every is not None:
+                from sandbox.reaper import Reaper  # the episode store and scoring: not for every CLI command
+
+                self._reaper = Reaper(self.home, self.reap_every, self.home.run_dir / "reaper.log").start()
+            self._write_ports()  # last: ports.json says everything is up
         except BaseException:
             self.stop()
             raise
@@ -174,6 +273,9 @@ class Sandbox:
         tmp.replace(self.home.ports_file)
 
     def stop(self) -> None:
+        if self._reaper is not None:
+            self._reaper.stop()  # first: a round finishing an episode is let to end, not cut off
+            self._reaper = None
         _stop(self._children)
         self._children.clear()
         try:
@@ -217,7 +319,7 @@ def _launch(child: _Child) -> None:
     """Start `child` in its own process group and wait until it is ready, or raise with its log."""
     log = open(child.log, "ab")  # noqa: SIM115 - the child owns it for its lifetime
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    child.proc = subprocess.Popen(
+    child.proc = _spawn(
         child.argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         env=env, start_new_session=True,
     )
@@ -266,12 +368,35 @@ def running_service(home: Home, service: str, *, workers: int = 1, threads: int 
 
 
 def running_ports(home: Home) -> dict[str, Any] | None:
-    """The ports of a sandbox already up on this home, if its proxy answers."""
+    """The ports of a sandbox already up on this home: its supervisor is alive and its proxy
+    answers. A ports.json left by a killed supervisor is not trusted, even if something else
+    listens on its proxy port by now."""
     try:
         data = json.loads(home.ports_file.read_text())
-    except (FileNotFoundError, ValueError):
+        pid, proxy = data["pid"], int(data["proxy"])
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
-    return data if _port_open(int(data["proxy"])) else None
+    if not isinstance(pid, int) or not pid_alive(pid):
+        return None
+    return data if _port_open(proxy) else None
+
+
+def pid_alive(pid: int) -> bool:
+    """True if process `pid` exists and has not exited (a zombie, exited but not yet waited for,
+    counts as gone)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, another user's
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux): kill(0) said it exists
+    return state != "Z"
 
 
 def _tail(path: Path, lines: int = 15) -> str:

@@ -5,6 +5,7 @@ with options that command accepts."""
 from pathlib import Path
 
 import click
+import pytest
 import yaml
 
 from sandbox.cli import main
@@ -44,3 +45,23 @@ def test_compose_file_runs_only_our_commands_with_valid_options():
             assert mapping.startswith("127.0.0.1:"), f"{name} publishes {mapping} beyond loopback"
         assert "sandbox-home:/sandbox-home" in service["volumes"]
     assert "proxy" in spec["services"] and spec["services"]["proxy"]["depends_on"]
+
+
+def test_parts_listening_beyond_loopback_in_their_container_say_so():
+    """Each part refuses a non-loopback address without --allow-remote (sandbox/bind.py); in a
+    container it must listen on 0.0.0.0, so the compose file has to say --allow-remote, and
+    without it the part would refuse to start."""
+    from sandbox.bind import is_loopback, require_loopback
+    from sandbox.errors import ConfigError
+
+    spec = yaml.safe_load(COMPOSE.read_text())
+    for name, service in spec["services"].items():
+        argv = service["command"]
+        hosts = [argv[i + 1] for i, arg in enumerate(argv) if arg in ("--host", "--listen-host")]
+        assert hosts, f"{name} does not say where it listens"
+        for host in hosts:
+            if not is_loopback(host):
+                assert "--allow-remote" in argv, f"{name} listens on {host} without --allow-remote"
+                require_loopback(host, True)
+                with pytest.raises(ConfigError, match="--allow-remote"):
+                    require_loopback(host, False)

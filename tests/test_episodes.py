@@ -1,14 +1,21 @@
 import hashlib
+import os
 import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from sandbox.cli import main
-from sandbox.episodes import EpisodeStore
+from sandbox.episodes import MAX_SEED, EpisodeLimitError, EpisodeStore
 from sandbox.errors import EpisodeError
 from sandbox.home import Home
+from sandbox.limits import Limits, save_limits
 from sandbox.templates import ensure_templates
 from services import service_ids
 from services.common.db import ExchangeContext, open_service_db, write_transaction
@@ -32,8 +39,9 @@ def test_ids_are_unique_and_bad_ids_refused(store):
         store.create(1, episode_id="mine")
     with pytest.raises(EpisodeError, match="not usable"):
         store.create(1, episode_id="../escape")
-    with pytest.raises(EpisodeError, match="seed must be"):
-        store.create(-1)
+    for bad in (-1, MAX_SEED + 1, 2**64, True, 1.0, "7"):
+        with pytest.raises(EpisodeError, match="seed must be an integer from 0 to 2\\*\\*63-1"):
+            store.create(bad)
     with pytest.raises(EpisodeError, match="unknown episode mode"):
         store.create(1, mode="turbo")
 
@@ -127,3 +135,128 @@ def test_episodes_create_allow_host_adds_to_the_tasks(sandbox_home, tmp_path):
         store.close()
     refused = CliRunner().invoke(main, [*home, "episodes", "create", "--allow-host", "https://cdn.test/"])
     assert refused.exit_code == 2 and "is not a host name" in refused.output
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_limit_on_live_episodes_refuses_with_the_fix_and_a_row(store, sandbox_home):
+    save_limits(sandbox_home, Limits(max_live_episodes=2))
+    first, _ = store.create(7), store.create(7)
+    with pytest.raises(EpisodeLimitError) as refused:
+        store.create(7, episode_id="third")
+    error = refused.value
+    assert error.limit == "max_live_episodes"
+    assert "2 episodes are live in this sandbox, the limit is 2 (max_live_episodes)" in error.message
+    assert "sandbox episodes finish" in error.hint and "--max-live-episodes" in error.hint
+    assert str(sandbox_home.root / "limits.json") in error.hint
+    assert not sandbox_home.episode_dir("third").exists()  # refused before any copying
+    (row,) = store.events("create_refused")
+    assert row["detail"]["limit"] == "max_live_episodes" and row["detail"]["message"] == error.message
+    store.finish(first.id)  # a finished episode frees its slot
+    assert store.create(7, episode_id="third").live
+
+
+def test_concurrent_creators_never_exceed_the_live_limit(sandbox_home):
+    save_limits(sandbox_home, Limits(max_live_episodes=5))
+    EpisodeStore(sandbox_home).prepare(7)  # templates first, so the creators race on the registry only
+    outcomes: list[str] = []
+
+    def creator() -> None:
+        own = EpisodeStore(sandbox_home)  # its own connection, as another process would have
+        try:
+            for _ in range(4):
+                try:
+                    own.create(7)
+                    outcomes.append("made")
+                except EpisodeLimitError:
+                    outcomes.append("refused")
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=creator) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    check = EpisodeStore(sandbox_home)
+    try:
+        assert outcomes.count("made") == 5 and check.live_count() == 5
+        assert len(check.events("create_refused")) == 11
+        assert sorted(p.name for p in sandbox_home.episodes_dir.iterdir()) == sorted(e.id for e in check.list())
+    finally:
+        check.close()
+
+
+def test_the_creation_rate_is_one_bucket_for_every_process(store, sandbox_home):
+    save_limits(sandbox_home, Limits(creations_per_minute=3))
+    for _ in range(3):
+        store.create(7)
+    with pytest.raises(EpisodeLimitError, match="at most 3 episodes a minute") as refused:
+        store.create(7)
+    assert refused.value.limit == "creations_per_minute" and 19 < refused.value.retry_after <= 20
+    assert "--creations-per-minute" in refused.value.hint
+    # Another process draws from the same bucket, kept in control.db.
+    code = ("import sys; from sandbox.episodes import EpisodeStore, EpisodeLimitError; from sandbox.home import Home\n"
+            "try: EpisodeStore(Home.resolve(sys.argv[1])).create(7)\n"
+            "except EpisodeLimitError as e: print(e.limit); sys.exit(3)")
+    other = subprocess.run([sys.executable, "-c", code, str(sandbox_home.root)], capture_output=True, text=True,
+                           cwd=Path(__file__).resolve().parent.parent)
+    assert (other.returncode, other.stdout.strip()) == (3, "creations_per_minute"), other.stderr
+    assert [e["detail"]["limit"] for e in store.events("create_refused")] == ["creations_per_minute"] * 2
+    # Twenty seconds later, the bucket holds one more token (as if: its clock is moved back).
+    store.conn.execute("UPDATE buckets SET updated_at = updated_at - 20.5")
+    store.create(7)
+    with pytest.raises(EpisodeLimitError):
+        store.create(7)
+
+
+def test_refusals_are_kept_to_a_bounded_number_of_rows(store, monkeypatch):
+    import sandbox.episodes
+
+    monkeypatch.setattr(sandbox.episodes, "EVENTS_KEPT", 3)  # a flood of refusals cannot fill the disk
+    for i in range(5):
+        store.record_event("create_refused", {"n": i})
+    assert [e["detail"]["n"] for e in store.events()] == [2, 3, 4]
+
+
+def test_the_largest_seed_makes_a_world(store):
+    assert store.create(MAX_SEED).seed == MAX_SEED
+    assert store.get(store.list()[-1].id).seed == MAX_SEED  # round trip through SQLite's 64-bit INTEGER
+
+
+def test_episode_files_are_the_operators_alone(sandbox_home):
+    old = os.umask(0)  # the most permissive umask: the modes must not depend on the operator's
+    try:
+        store = EpisodeStore(sandbox_home)
+        ep = store.create(7)
+        with store.ledger(ep.id), closing(open_service_db(sandbox_home.service_db(ep.id, "payments"))):
+            # While they are open, SQLite's -wal and -shm files exist: they take their database's mode.
+            folder = sandbox_home.episode_dir(ep.id)
+            assert _mode(folder) == 0o700
+            files = list(folder.iterdir())
+            assert {p.name for p in files} >= {"ledger.db", "ledger.db-wal", "payments.db-wal",
+                                               *(f"{s}.db" for s in service_ids())}
+            assert {p.name: _mode(p) for p in files} == {p.name: 0o600 for p in files}
+            control = [p for p in sandbox_home.root.iterdir() if p.name.startswith("control.db")]
+            assert {p.name for p in control} >= {"control.db", "control.db-wal", "control.db-shm"}
+            assert {p.name: _mode(p) for p in control} == {p.name: 0o600 for p in control}
+        store.close()
+    finally:
+        os.umask(old)
+
+
+def test_a_registry_made_with_loose_modes_is_tightened(sandbox_home):
+    EpisodeStore(sandbox_home).close()
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(f"{sandbox_home.control_db}{suffix}")
+        if path.exists():
+            path.chmod(0o644)
+    store = EpisodeStore(sandbox_home)
+    try:
+        for suffix in ("", "-wal", "-shm"):
+            path = Path(f"{sandbox_home.control_db}{suffix}")
+            assert not path.exists() or _mode(path) == 0o600, path
+    finally:
+        store.close()

@@ -1,5 +1,6 @@
 """`sandbox up` stopped by a signal: SIGTERM (docker stop, systemd, kill) and SIGHUP (a closed
-terminal) stop every child as Ctrl-C does, instead of leaving fakes, control and proxy running."""
+terminal) stop every child as Ctrl-C does, instead of leaving fakes, control and proxy running.
+Killed outright (SIGKILL: nothing of ours runs), the children die with it all the same (Linux)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,18 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from sandbox.supervisor import free_port
+from sandbox.home import Home
+from sandbox.supervisor import _spawn, dies_with_us, free_port, running_ports
 from services import service_ids
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+KILLED_BOUND = 5.0  # seconds the tree of a SIGKILLed supervisor may take to go (measured: well under 0.1 s)
 
 ROOT = Path(__file__).resolve().parents[1]
 BOUND = 30.0  # seconds a stop may take (children get 10 s to go before SIGKILL)
@@ -62,17 +68,24 @@ def wait_for(predicate, what: str, bound: float = BOUND) -> None:
         time.sleep(0.1)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_a_stop_signal_to_sandbox_up_stops_every_child(tmp_path, signum):
+def _start_up(tmp_path: Path, workers: int = 1) -> tuple[subprocess.Popen, dict[str, int], Path]:
+    """`sandbox up` in a subprocess on free ports: (process, ports, its log)."""
     home = tmp_path / "home"
     ports = {"proxy": free_port(), "control": free_port(), **{s: free_port() for s in service_ids()}}
-    argv = [sys.executable, "-m", "sandbox.cli", "--home", str(home), "up", "--workers", "1",
+    argv = [sys.executable, "-m", "sandbox.cli", "--home", str(home), "up", "--workers", str(workers),
             "--proxy-port", str(ports["proxy"]), "--control-port", str(ports["control"]),
             *[f"--service-port={s}={ports[s]}" for s in service_ids()]]
     log = tmp_path / "up.log"
     with log.open("wb") as out:
         up = subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    return up, ports, log
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_to_sandbox_up_stops_every_child(tmp_path, signum):
+    home = tmp_path / "home"
+    up, ports, log = _start_up(tmp_path)
     children: set[int] = set()
     try:
         ports_file = home / "run" / "ports.json"
@@ -128,3 +141,101 @@ def test_an_agent_leaves_nothing_running_when_it_exits(tmp_path):
     assert (code, timed_out, error) == (0, False, None)
     grandchild = int(pidfile.read_text())
     wait_for(lambda: not alive(grandchild), "the agent's background child is gone", 5)
+
+
+def _gone_within(children: set[int], bound: float) -> float:
+    """Seconds until none of `children` is alive; fails naming the survivors after `bound`."""
+    started = time.monotonic()
+    wait_for(lambda: not any(alive(pid) for pid in children),
+             f"every child gone, left: {sorted(p for p in children if alive(p))}", bound)
+    return time.monotonic() - started
+
+
+@linux_only
+@pytest.mark.slow
+def test_a_sigkilled_sandbox_up_leaves_no_process_and_no_trusted_ports(tmp_path):
+    up, ports, log = _start_up(tmp_path, workers=2)  # 2 workers: the grandchildren must go too
+    children: set[int] = set()
+    try:
+        ports_file = tmp_path / "home" / "run" / "ports.json"
+        wait_for(lambda: ports_file.exists() or up.poll() is not None, "sandbox up wrote its ports", 90)
+        assert up.poll() is None, log.read_text()
+        children = descendants(up.pid)
+        # per fake a gunicorn master and 2 workers, the control API's master and worker, the proxy
+        assert len(children) >= 3 * len(service_ids()) + 3, children
+        up.kill()
+        up.wait()
+        _gone_within(children, KILLED_BOUND)
+        wait_for(lambda: not any(listening(port) for port in ports.values()),
+                 f"ports closed, open: {[n for n, p in ports.items() if listening(p)]}", KILLED_BOUND)
+        assert ports_file.exists()  # nobody was left to remove it...
+        assert running_ports(Home.resolve(tmp_path / "home")) is None  # ...and nobody trusts it
+    finally:
+        for pid in [*children, up.pid]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@linux_only
+@pytest.mark.slow
+def test_a_sigkilled_sandbox_run_takes_its_agent_and_its_sandbox_with_it(tmp_path):
+    marker = tmp_path / "agent-started"
+    agent = [sys.executable, "-c", f"import pathlib, time; pathlib.Path({str(marker)!r}).touch(); time.sleep(300)"]
+    argv = [sys.executable, "-m", "sandbox.cli", "--home", str(tmp_path / "home"), "run",
+            "refund-duplicate-charge", "--", *agent]
+    run = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: set[int] = set()
+    try:
+        wait_for(lambda: marker.exists() or run.poll() is not None, "the agent started", 90)
+        children = descendants(run.pid)
+        assert len(children) >= len(service_ids()) + 3, "the agent, the fakes, control and the proxy run below it"
+        run.kill()
+        run.wait()
+        _gone_within(children, KILLED_BOUND)
+    finally:
+        for pid in [*children, run.pid]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+@linux_only
+def test_children_outlive_the_thread_that_asked_for_them(tmp_path):
+    """The kernel sends PDEATHSIG when the *thread* that forked ends: a child started by a thread
+    that ends (directly, with dies_with_us) is killed, one started through _spawn (forked by a
+    long-lived thread) lives on while its process does."""
+    started: dict[str, subprocess.Popen] = {}
+
+    def direct() -> None:
+        started["direct"] = subprocess.Popen(["sleep", "30"], preexec_fn=dies_with_us())
+
+    def spawned() -> None:
+        started["spawned"] = _spawn(["sleep", "30"])
+
+    try:
+        for target in (direct, spawned):
+            thread = threading.Thread(target=target)
+            thread.start()
+            thread.join()
+        wait_for(lambda: started["direct"].poll() is not None, "the directly forked child died with its thread", 5)
+        assert started["direct"].returncode == -signal.SIGKILL
+        time.sleep(0.3)
+        assert started["spawned"].poll() is None
+    finally:
+        for proc in started.values():
+            proc.kill()
+            proc.wait()
+
+
+def test_running_ports_trusts_a_live_supervisor_only(tmp_path):
+    home = Home.resolve(tmp_path / "home")
+    with socket.socket() as listener:  # something listens on the proxy port either way
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        for pid, trusted in ((dead.pid, False), (os.getpid(), True), ("1; rm", False)):
+            home.ports_file.write_text(json.dumps({"proxy": port, "control": port, "services": {}, "pid": pid}))
+            assert (running_ports(home) is not None) == trusted, pid
+    home.ports_file.write_text("{}")
+    assert running_ports(home) is None

@@ -5,9 +5,10 @@ prints it). Its client sends `Proxy-Authorization: Basic base64(episode:token)` 
 and on every plain-HTTP proxy request. As in mitmproxy's proxyauth, a CONNECT's credentials are
 remembered for its client connection, since the requests inside the tunnel carry none.
 
-Missing or wrong credentials, an unknown episode or a finished one get a 407 that says which and
-what to do. Registry lookups are cached for `ttl` seconds (0.5 s): the hot path is a dict lookup,
-and an episode finished elsewhere is refused at most `ttl` later, even inside an open tunnel.
+Missing or wrong credentials, an unknown episode, a finished one or one past the home's episode
+lifetime get a 407 that says which and what to do. Registry lookups are cached for `ttl` seconds
+(0.5 s): the hot path is a dict lookup, and an episode finished elsewhere is refused at most `ttl`
+later, even inside an open tunnel.
 
 Headers named `X-Sandbox-*` are the proxy's to send (the fakes trust them together with the
 proxy secret); whatever the agent sent under those names is dropped, as is Proxy-Authorization,
@@ -27,6 +28,7 @@ from mitmproxy import connection, http, tcp
 
 from sandbox.episodes import Episode, EpisodeStore
 from sandbox.home import Home
+from sandbox.limits import load_limits
 from sandbox.proxy.flows import EPISODE, sandbox_answer
 
 REALM = "agent-sandbox"
@@ -81,6 +83,9 @@ def parse_credentials(header: str) -> tuple[str, str] | None:
 class EpisodeIdentity:
     def __init__(self, episodes: EpisodeDirectory) -> None:
         self.episodes = episodes
+        # Past its lifetime an episode is refused at once, not only once the reaper (every ~30 s)
+        # has finished it. Read at start: `sandbox up` writes limits.json before starting us.
+        self.lifetime = load_limits(episodes.store.home).episode_lifetime_seconds
         # Credentials accepted on a CONNECT, for the requests inside that tunnel.
         self.tunnels: MutableMapping[connection.Client, tuple[str, str]] = weakref.WeakKeyDictionary()
 
@@ -142,6 +147,14 @@ class EpisodeIdentity:
                 "episode_finished",
                 f"Episode {episode_id!r} is {episode.status}; it takes no more traffic.",
                 hint="start a new episode and use its proxy URL (`sandbox env EPISODE` prints it)",
+            )
+        if time.time() - episode.created_at >= self.lifetime:
+            return None, _refuse(
+                "episode_expired",
+                f"Episode {episode_id!r} has been live for longer than this sandbox's episode lifetime "
+                f"({self.lifetime:g} s); it takes no more traffic and is finished and scored shortly.",
+                hint="start a new episode and use its proxy URL (`sandbox env EPISODE` prints it), or raise "
+                     "the lifetime (`sandbox up --episode-lifetime SECONDS`)",
             )
         return episode, None
 
