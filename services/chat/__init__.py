@@ -28,6 +28,7 @@ from services.chat.auth import key_of, on_auth_failure
 from services.chat.seed import build_template, team_id
 from services.chat.wire import add_slack_headers
 from services.common.binding import EpisodeBinding
+from services.common.inputs import bound_int_routes
 from services.common.sandbox_routes import add_sandbox_routes
 
 # Far above any real call (a 40,000-character message with 50 blocks is well under it).
@@ -37,6 +38,7 @@ MAX_BODY_BYTES = 1024 * 1024
 def create_app(config: dict[str, Any]) -> Flask:
     """The chat app for the sandbox home `config["home"]`."""
     app = Flask(__name__)
+    bound_int_routes(app)  # before any route: ids past SQLite's 64 bits match no route
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config.update({k: v for k, v in config.items() if k.isupper()})
     errors.init_app(app)

@@ -10,7 +10,6 @@ the method's own error (`channel_not_found`...), which is the caller's business 
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl
@@ -19,6 +18,7 @@ from flask import request
 
 from services.chat.errors import SlackError, invalid_argument, missing_argument
 from services.chat.wire import warn
+from services.common.inputs import parse_json
 
 MAX_FIELDS = 1000
 _NAME = re.compile(r"^[A-Za-z0-9_]{1,100}$")
@@ -47,8 +47,8 @@ def _body() -> dict[str, Any]:
         if not raw.strip():
             return {}
         try:
-            data = json.loads(raw.decode(charset or "utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            data = parse_json(raw.decode(charset or "utf-8"))
+        except ValueError:  # not text in its charset, not JSON, or nested past the parser's limit
             raise SlackError("invalid_json") from None
         if not isinstance(data, dict):
             raise SlackError("json_not_object")
@@ -132,7 +132,7 @@ class Args:
             return None
         if isinstance(value, str):
             try:
-                value = json.loads(value)
+                value = parse_json(value)
             except ValueError:
                 raise SlackError(error, messages=[f"[ERROR] {name} must be a JSON array"]) from None
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):

@@ -22,6 +22,7 @@ from services.code.auth import key_of, on_auth_failure
 from services.code.seed import build_template
 from services.code.wire import HOSTS, add_github_headers
 from services.common.binding import EpisodeBinding
+from services.common.inputs import bound_int_routes
 from services.common.sandbox_routes import add_sandbox_routes
 
 # Issue and comment bodies stop at 65,536 characters (up to 4 bytes each in UTF-8); more is abuse.
@@ -31,6 +32,7 @@ MAX_BODY_BYTES = 1024 * 1024
 def create_app(config: dict[str, Any]) -> Flask:
     """The code app for the sandbox home `config["home"]`."""
     app = Flask(__name__)
+    bound_int_routes(app)  # before any route: ids past SQLite's 64 bits match no route
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config.update({k: v for k, v in config.items() if k.isupper()})
     errors.init_app(app)

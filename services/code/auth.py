@@ -6,8 +6,6 @@ Bearer ghp_...` (Octokit, the docs' curl examples), and as the password of HTTP 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 
 from flask import Request, Response, request
@@ -15,6 +13,7 @@ from flask import Request, Response, request
 from services.code.errors import GitHubError, error_response
 from services.code.wire import DOCS
 from services.common.binding import AuthFailure
+from services.common.inputs import decode_basic
 
 _REPO_PATH = re.compile(r"^/repos/[^/]+/[^/]+")
 
@@ -29,9 +28,8 @@ def key_of(req: Request) -> str | None:
     if scheme.lower() in ("token", "bearer"):
         return credentials or None
     if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        decoded = decode_basic(credentials)
+        if decoded is None:
             return credentials or None  # not base64: still a (wrong) credential, not a missing one
         user, _, password = decoded.partition(":")
         return password or user or None

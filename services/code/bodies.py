@@ -5,12 +5,12 @@ not know are ignored."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import request
 
 from services.code.errors import invalid_request, problems_parsing_json, show
+from services.common.inputs import parse_json
 
 
 class _Missing:
@@ -30,8 +30,8 @@ def raw_json() -> Any:
     if not raw.strip():
         return MISSING
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        return parse_json(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError is one too
         raise problems_parsing_json() from None
 
 

@@ -15,6 +15,7 @@ from sandbox.world import world
 from services.code.errors import not_found
 from services.code.seed import bot_login
 from services.common.db import next_counter
+from services.common.inputs import fits_sqlite
 from services.common.rows import insert as insert  # re-exported: handlers write with store.insert
 from services.common.rows import update as update
 
@@ -85,6 +86,8 @@ def issue(repo_row: sqlite3.Row, number: str | int) -> sqlite3.Row:
         n = int(number)
     except ValueError:
         raise not_found() from None
+    if not fits_sqlite(n):  # no such issue, and SQLite could not bind the number
+        raise not_found()
     row = g.db.execute("SELECT * FROM issues WHERE repo_id = ? AND number = ?", (repo_row["id"], n)).fetchone()
     if row is None:
         raise not_found()

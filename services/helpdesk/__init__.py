@@ -21,6 +21,7 @@ from sandbox.home import proxy_secret
 from sandbox.world import World
 from services import ServiceSpec
 from services.common.binding import EpisodeBinding
+from services.common.inputs import bound_int_routes
 from services.common.sandbox_routes import add_sandbox_routes
 from services.helpdesk import errors, openapi, organizations, search, tickets, ui, users
 from services.helpdesk.auth import check_actor, key_of, on_auth_failure
@@ -45,6 +46,7 @@ def check_subdomain() -> Response | None:
 def create_app(config: dict[str, Any]) -> Flask:
     """The helpdesk app for the sandbox home `config["home"]`."""
     app = Flask(__name__)
+    bound_int_routes(app)  # before any route: ids past SQLite's 64 bits match no route
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     # The agent UI's session cookie is signed with a key every worker of this home derives alike.
     app.config["SECRET_KEY"] = hashlib.sha256(f"helpdesk-ui:{proxy_secret(config['home'])}".encode()).hexdigest()

@@ -11,12 +11,10 @@ then resolves who is acting (`g.actor`, a users row) and refuses an email that i
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from flask import Request, Response, g, redirect, render_template, request, session
 
 from services.common.binding import AuthFailure
+from services.common.inputs import decode_basic
 from services.helpdesk.errors import AUTH_FAILED, ZendeskError, error_response
 from services.helpdesk.store import account
 
@@ -26,9 +24,8 @@ LOGIN_PATH = "/agent/login"
 
 
 def _basic(header: str) -> tuple[str, str] | None:
-    try:
-        decoded = base64.b64decode(header.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    decoded = decode_basic(header)
+    if decoded is None:
         return None
     user, sep, secret = decoded.partition(":")
     return (user, secret) if sep else None

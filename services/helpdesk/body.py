@@ -3,11 +3,11 @@ missing field a 422 RecordInvalid naming the field; attributes it does not know 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import request
 
+from services.common.inputs import digits, fits_sqlite, parse_json
 from services.helpdesk.errors import RecordInvalid, ZendeskError, malformed_json
 
 MISSING: Any = object()
@@ -21,8 +21,8 @@ def json_body(*, required: bool = True) -> dict[str, Any]:
             raise malformed_json()
         return {}
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        data = parse_json(raw)
+    except ValueError:  # invalid UTF-8 or JSON, or nested past the parser's limit
         raise malformed_json() from None
     if not isinstance(data, dict):
         raise malformed_json()
@@ -73,9 +73,10 @@ class Fields:
         value = self.data.get(name, MISSING)
         if value is MISSING or (value is None and nullable):
             return value
-        if isinstance(value, str) and value.isdigit():
+        if isinstance(value, str) and digits(value):
             value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
+        # An id past SQLite's 64 bits names nothing, and binding it would overflow.
+        if isinstance(value, bool) or not isinstance(value, int) or not fits_sqlite(value):
             self.errors.add(name, f"{self._label(name)}: is invalid (expected an integer id)")
             return MISSING
         return value

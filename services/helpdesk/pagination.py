@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 
 from flask import g, request
 
+from services.common.inputs import fits_sqlite, parse_json
 from services.helpdesk.errors import ZendeskError
 from services.helpdesk.wire import base_url
 
@@ -61,12 +62,15 @@ def _encode(order: str, row: sqlite3.Row) -> str:
 
 def _decode(name: str, cursor: str, order: str) -> tuple[int, int]:
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        data = parse_json(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         value, row_id = data["v"]
         if data["o"] != order:
             raise ValueError(data["o"])
-        return int(value), int(row_id)
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+        value, row_id = int(value), int(row_id)
+        if not (fits_sqlite(value) and fits_sqlite(row_id)):  # a forged cursor: SQLite cannot bind it
+            raise ValueError(value)
+        return value, row_id
+    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError):  # OverflowError: int(inf)
         raise pagination_error(f"{name} is not a valid cursor for this list (sorted by {order})") from None
 
 

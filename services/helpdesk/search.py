@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, Response, g, request
 
+from services.common.inputs import digits
 from services.helpdesk import objects
 from services.helpdesk.errors import ZendeskError
 from services.helpdesk.pagination import offset_page
@@ -89,7 +90,7 @@ def _user_ids(value: str) -> set[int | None]:
         return {None}
     if lowered == "me":
         return {g.actor["id"]}
-    if value.isdigit():
+    if digits(value):
         return {int(value)}
     column = "email" if "@" in value else "name"
     rows = g.db.execute(f"SELECT id FROM users WHERE lower({column}) LIKE ?", (f"%{lowered.rstrip('*')}%",))
@@ -111,7 +112,7 @@ def _ticket_term(term: Term, t: sqlite3.Row, comments: list[str]) -> bool:
     if field in ("requester", "assignee", "submitter"):
         return t[f"{field}_id"] in _user_ids(value)
     if field == "organization":
-        if value.isdigit():
+        if digits(value):
             return t["organization_id"] == int(value)
         rows = g.db.execute("SELECT id FROM organizations WHERE lower(name) LIKE ?", (f"%{value.lower()}%",))
         return t["organization_id"] in {r["id"] for r in rows}
@@ -128,7 +129,7 @@ def _ticket_term(term: Term, t: sqlite3.Row, comments: list[str]) -> bool:
     if field in ("created", "updated"):
         return _date_match(op, t[f"{field}_at"], value)
     if field in ("ticket_id", "id"):
-        return value.isdigit() and t["id"] == int(value)
+        return digits(value) and t["id"] == int(value)
     return False  # a field Zendesk knows but this fake does not: nothing matches
 
 
@@ -143,7 +144,7 @@ def _user_term(term: Term, u: sqlite3.Row) -> bool:
     if field == "role":
         return u["role"] == value.lower()
     if field == "organization":
-        return value.isdigit() and u["organization_id"] == int(value)
+        return digits(value) and u["organization_id"] == int(value)
     if field == "phone":
         return _text_match(value, u["phone"])
     if field in ("created", "updated"):

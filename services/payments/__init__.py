@@ -16,6 +16,7 @@ from flask import Flask
 
 from services import ServiceSpec
 from services.common.binding import EpisodeBinding
+from services.common.inputs import bound_int_routes
 from services.common.sandbox_routes import add_sandbox_routes
 from services.payments import (
     charges,
@@ -38,6 +39,7 @@ MAX_BODY_BYTES = 1024 * 1024
 def create_app(config: dict[str, Any]) -> Flask:
     """The payments app for the sandbox home `config["home"]`."""
     app = Flask(__name__)
+    bound_int_routes(app)  # before any route: ids past SQLite's 64 bits match no route
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config.update({k: v for k, v in config.items() if k.isupper()})
     errors.init_app(app)

@@ -6,13 +6,12 @@ SDKs send) or as the username of HTTP Basic auth with an empty password (`curl -
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 
 from flask import Request, Response
 
 from services.common.binding import AuthFailure
+from services.common.inputs import decode_basic
 from services.payments.errors import DOCS, SUPPORT, StripeError, error_response
 
 _PREFIX = re.compile(r"^(?:sk|rk|pk)_(?:test|live)_")
@@ -28,9 +27,8 @@ def key_of(request: Request) -> str | None:
     if scheme.lower() == "bearer":
         return credentials or None
     if scheme.lower() == "basic":
-        try:
-            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        decoded = decode_basic(credentials)
+        if decoded is None:
             return credentials or None  # not base64: still a (wrong) credential, not a missing one
         return decoded.partition(":")[0] or None
     return header  # an unknown scheme: reported as an invalid key, like Stripe

@@ -228,7 +228,8 @@ class Params:
             return MISSING
         if value == "":
             return []
-        if not isinstance(value, dict) or not all(k.isdigit() for k in value):
+        # ASCII indexes only: "²".isdigit() is true, and int("²") fails.
+        if not isinstance(value, dict) or not all(re.fullmatch(r"[0-9]{1,6}", k) for k in value):
             raise StripeError(f"Invalid array: {name} must be an array.", param=name)
         items = [value[k] for k in sorted(value, key=int)]
         if any(isinstance(item, dict) for item in items):

@@ -59,6 +59,8 @@ FIELDS: dict[str, Fields] = {
         "status": lambda r: r["status"],
     },
 }
+# The fields >, >=, < and <= compare (metadata values are strings that may hold numbers).
+NUMERIC_FIELDS = ("amount", "created")
 RESOURCE_NAMES = {"customer": "customers", "charge": "charges", "payment_intent": "payment_intents"}
 
 
@@ -101,6 +103,9 @@ def parse(kind: str, query: str) -> tuple[list[Clause], str]:
             raise _invalid("a substring match (~) needs a value of at least 3 characters")
         if clause.op in (">", ">=", "<", "<=") and not _is_number(clause.value):
             raise _invalid(f"the {clause.op} operator needs a number, got {match['value']}")
+        if clause.op in (">", ">=", "<", "<=") and metadata_key is None and field not in NUMERIC_FIELDS:
+            raise _invalid(f"the {clause.op} operator compares numbers, and '{field}' is not a numeric field"
+                           f" (use it on {' or '.join(NUMERIC_FIELDS)}, or use ':' or '~')")
         clauses.append(clause)
         pos = match.end()
         if pos >= len(text):
@@ -122,7 +127,17 @@ def _invalid(message: str, raw: bool = False) -> StripeError:
 
 
 def _is_number(value: str | None) -> bool:
-    return value is not None and re.fullmatch(r"-?\d+", value) is not None
+    # ASCII digits, and few enough for any real amount or time (`\d` would take "١", and `int()`
+    # refuses more than 4,300 digits).
+    return value is not None and re.fullmatch(r"-?[0-9]{1,19}", value) is not None
+
+
+def _number(actual: Any) -> int | None:
+    """A field's value as a number to compare; None for a metadata value that is not one (no match)."""
+    if isinstance(actual, int):
+        return actual
+    text = str(actual).strip()
+    return int(text) if re.fullmatch(r"-?[0-9]{1,4000}", text) else None  # int() stops at 4,300 digits
 
 
 def _matches(kind: str, row: sqlite3.Row, clause: Clause) -> bool:
@@ -139,8 +154,10 @@ def _matches(kind: str, row: sqlite3.Row, clause: Clause) -> bool:
     elif clause.op == "~":
         result = clause.value.lower() in str(actual).lower()
     else:
-        number, bound = int(actual), int(clause.value)
-        result = {">": number > bound, ">=": number >= bound, "<": number < bound, "<=": number <= bound}[clause.op]
+        number, bound = _number(actual), int(clause.value)
+        result = number is not None and {
+            ">": number > bound, ">=": number >= bound, "<": number < bound, "<=": number <= bound
+        }[clause.op]
     return result != clause.negated
 
 
