@@ -41,7 +41,8 @@ def failed(exchange: dict[str, Any]) -> bool:
 
 
 def signature(exchange: dict[str, Any]) -> tuple[Any, ...]:
-    body = exchange.get("request_body")
+    # The ledger keeps only a body's first bytes (ledger_body_bytes): its SHA-256 tells whole bodies apart.
+    body = exchange.get("request_body_sha256") or exchange.get("request_body")
     return (exchange.get("method"), exchange.get("host"), exchange.get("path"), exchange.get("query") or "",
             bytes(body) if isinstance(body, bytes | bytearray | memoryview) else body)
 

@@ -25,6 +25,7 @@ from sandbox.proxy.episode import EpisodeDirectory, EpisodeIdentity
 from sandbox.proxy.faults import Faults
 from sandbox.proxy.health import HealthCheck
 from sandbox.proxy.ledger import LedgerWriter
+from sandbox.proxy.limits import BodyLimit
 from sandbox.proxy.pipeline import Pipeline
 from sandbox.proxy.record import Record
 from sandbox.proxy.replay import Replay
@@ -45,6 +46,10 @@ def sandbox_stages(home: Home, routes: Routes) -> list:
     return [
         HealthCheck(),  # /_sandbox/health on the proxy's own address; no credentials needed
         EpisodeIdentity(episodes),  # proxy credentials -> episode, or 407; drops agent X-Sandbox-* headers
+        # A body over max_body_bytes: mitmproxy refuses it (its body_size_limit, set by the server)
+        # before any hook, unread; this names the limit in the ledger row. After the episode stage,
+        # whose requestheaders hook (run even then) tells whose ledger gets the row.
+        BodyLimit(routes),
         Egress(routes),  # neither routed nor allow-listed -> 403; backstop on every upstream connection
         # Seeded nuisance from the episode's fault profile: answers here, or changes the response in
         # its `response` hook (before the ledger sees it); the faults that fired go in flow.metadata.
@@ -54,8 +59,8 @@ def sandbox_stages(home: Home, routes: Routes) -> list:
         Record(),  # a record episode's exchanges, redacted, to its recording; streams kept event by event
         # Streamed answers (SSE, NDJSON, chunked) go through as they arrive in every mode, unless a
         # stage above streams them already or a fault waits to rewrite the whole body; the ledger,
-        # next, still gets the whole body when the stream ends.
-        StreamThrough(),
+        # next, gets the stream's first bytes, length and SHA-256 when it ends (memory bounded).
+        StreamThrough(ledger.body_cap),
         ledger,  # every exchange into the episode ledger, committed before the response is sent
     ]
 

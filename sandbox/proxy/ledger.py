@@ -19,6 +19,11 @@ ledgers of finished or idle episodes are closed by a sweep every few seconds, an
 late flow of theirs still needs to finish.
 
 Raw TCP inside a tunnel (not HTTP) is written too, as method CONNECT, scheme `tcp`, no bodies.
+
+What is written is redacted and capped by `sandbox.ledger.Ledger` (the recordings' redactor, with the
+record stage's `record_redact_fields` / `record_redact_patterns` options, and the episode's own API
+keys as known secrets; bodies cut to the home's `ledger_body_bytes`). A flow that ends in an error
+before its `request` hook (a body refused by the body limit) is begun in `error`, so it has a row too.
 """
 
 from __future__ import annotations
@@ -27,13 +32,17 @@ import logging
 import sqlite3
 import time
 
-from mitmproxy import http, tcp
+from mitmproxy import ctx, exceptions, http, tcp
 
 from sandbox.errors import LedgerError
 from sandbox.home import Home
-from sandbox.ledger import Ledger
+from sandbox.ledger import Ledger, default_redactor
+from sandbox.limits import load_limits
 from sandbox.proxy.episode import EpisodeDirectory
 from sandbox.proxy.flows import EPISODE, EXCHANGE, FAULTS, OUTCOME, SERVICE, sandbox_answer
+from sandbox.proxy.stream import STREAM_DIGEST
+from sandbox.recordings.format import RecordingError
+from sandbox.recordings.redact import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +59,23 @@ class LedgerWriter:
         self._open: dict[str, Ledger] = {}
         self._used: dict[str, float] = {}
         self._next_sweep = 0.0
+        self.body_cap = load_limits(home).ledger_body_bytes
+        self.redactor: Redactor = default_redactor()
+
+    def configure(self, updated: set[str]) -> None:
+        """The record stage's redaction options apply to the ledger too (declared there; absent when
+        the stages run without it)."""
+        names = {"record_redact_fields", "record_redact_patterns"}
+        if not names & updated or not all(hasattr(ctx.options, name) for name in names):
+            return
+        fields, patterns = tuple(ctx.options.record_redact_fields), tuple(ctx.options.record_redact_patterns)
+        try:
+            self.redactor = Redactor(fields, patterns, where="record_redact_patterns") if fields or patterns \
+                else default_redactor()
+        except RecordingError as exc:
+            raise exceptions.OptionsError(f"Cannot parse {exc.message}") from None
+        for ledger in self._open.values():
+            ledger.set_redactor(self.redactor)
 
     # -- the pipeline ------------------------------------------------------------------------
 
@@ -75,6 +101,7 @@ class LedgerWriter:
                 query=query,
                 request_headers=request.headers.items(multi=True),
                 request_body=request.get_content(strict=False) or None,
+                known_secrets=getattr(episode, "api_keys", {}).values(),
             )
         except WRITE_ERRORS as exc:
             self._unwritable(flow, episode.id, exc)
@@ -91,14 +118,19 @@ class LedgerWriter:
             return
         response = flow.response
         assert response is not None
+        digest = flow.metadata.get(STREAM_DIGEST)  # a stream: only its head was kept (sandbox.proxy.stream)
         self._end(
             flow,
             status=response.status_code,
             headers=response.headers.items(multi=True),
-            body=response.get_content(strict=False),
+            body=None if digest is not None else response.get_content(strict=False),
+            digest=digest,
         )
 
     def error(self, flow: http.HTTPFlow) -> None:
+        # Refused before its `request` hook (the body limit) or cut while its body was read: begin it
+        # now, so the row exists, with the headers; the body was never read, so there is none.
+        self.begin(flow)
         self._end(flow, error=flow.error.msg if flow.error else "unknown error")
 
     def tcp_start(self, flow: tcp.TCPFlow) -> None:
@@ -128,7 +160,7 @@ class LedgerWriter:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _end(self, flow, *, status=None, headers=(), body=None, error: str | None = None) -> None:
+    def _end(self, flow, *, status=None, headers=(), body=None, error: str | None = None, digest=None) -> None:
         exchange_id = flow.metadata.get(EXCHANGE)
         if exchange_id is None or flow.metadata.get(_ENDED):
             return
@@ -145,6 +177,7 @@ class LedgerWriter:
                 status=status,
                 response_headers=headers,
                 response_body=body,
+                response_digest=digest,
                 error=error,
                 service=flow.metadata.get(SERVICE),
             )
@@ -170,7 +203,8 @@ class LedgerWriter:
     def _ledger(self, episode_id: str) -> Ledger:
         ledger = self._open.get(episode_id)
         if ledger is None:
-            ledger = self._open[episode_id] = Ledger(self.home.ledger_path(episode_id))
+            path = self.home.ledger_path(episode_id)
+            ledger = self._open[episode_id] = Ledger(path, body_cap=self.body_cap, redactor=self.redactor)
         self._used[episode_id] = time.monotonic()
         return ledger
 

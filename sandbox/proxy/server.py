@@ -28,8 +28,10 @@ from collections.abc import Iterable, Mapping
 
 from mitmproxy import ctx, exceptions, options
 
+from sandbox.bind import require_loopback
 from sandbox.errors import ConfigError, SandboxError
 from sandbox.home import Home
+from sandbox.limits import load_limits
 from sandbox.proxy import sandbox_addons
 from sandbox.proxy.route import Routes, parse_pairs
 
@@ -60,8 +62,10 @@ async def serve(
     listen_host: str = "127.0.0.1",
     listen_port: int = 8080,
     allow_hosts: Iterable[str] = (),
+    max_body_bytes: int | None = None,
 ) -> None:
-    """Run the proxy in the current event loop until SIGTERM/SIGINT (or `ctx.master.shutdown()`)."""
+    """Run the proxy in the current event loop until SIGTERM/SIGINT (or `ctx.master.shutdown()`).
+    max_body_bytes: bodies over it are refused (sandbox.proxy.limits); default the home's limits."""
     # Imported here, not at the top: mitmproxy.addons pulls in ldap3, whose import-time deprecation
     # warnings would otherwise reach anything that imports this module (the CLI, build_parser()).
     from mitmproxy.addons import next_layer, proxyserver, tlsconfig
@@ -80,7 +84,9 @@ async def serve(
     try:
         # Set after the addons are in, so TlsConfig sees confdir change and creates (or loads) the
         # CA now, before any socket listens.
-        opts.update(confdir=str(home.ca_dir), connection_strategy="lazy", egress_allow_hosts=list(allow_hosts))
+        opts.update(confdir=str(home.ca_dir), connection_strategy="lazy", egress_allow_hosts=list(allow_hosts),
+                    # mitmproxy's own limit, the only one that refuses a body unread (sandbox.proxy.limits).
+                    body_size_limit=str(max_body_bytes or load_limits(home).max_body_bytes))
     except exceptions.OptionsError as exc:
         raise ConfigError(str(exc)) from None
 
@@ -107,21 +113,26 @@ def run_proxy(
     service_ports: Mapping[str, int | str],
     allow_hosts: Iterable[str] = (),
     routes: Mapping[str, str] | None = None,
+    max_body_bytes: int | None = None,
 ) -> None:
     """Run the proxy until SIGTERM/SIGINT. Blocks.
 
     service_ports: where each fake listens, {"payments": 8101} (or "host:port").
     routes: vendor host -> service id; by default the services registry's hostnames.
     allow_hosts: hosts agents may reach for real (example.org, *.example.org).
+    max_body_bytes: request and response bodies over it are refused; default the home's limits.json.
     """
     table = Routes.build(service_ports, routes)
-    asyncio.run(serve(home, table, listen_host=listen_host, listen_port=listen_port, allow_hosts=allow_hosts))
+    asyncio.run(serve(home, table, listen_host=listen_host, listen_port=listen_port, allow_hosts=allow_hosts,
+                      max_body_bytes=max_body_bytes))
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sandbox.proxy", description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", default=None, help="sandbox home (default $SANDBOX_HOME or ./.sandbox)")
     parser.add_argument("--listen-host", default="127.0.0.1")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="listen on a non-loopback --listen-host (containers publishing the port on loopback)")
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port (printed when ready)")
     parser.add_argument(
         "--service", action="append", default=[], metavar="NAME=PORT", help="where a fake listens (repeat)"
@@ -136,8 +147,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--allow-host", action="append", default=[], metavar="HOST", help="a real host agents may reach (repeat)"
     )
+    parser.add_argument(
+        "--max-body-bytes", type=_positive_int, default=None, metavar="N",
+        help="refuse request and response bodies over N bytes (default: max_body_bytes of the home's limits.json)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log mitmproxy's connection events")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number of bytes (e.g. 8388608)")
+    return value
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -148,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
         stream=sys.stderr,
     )
     try:
+        require_loopback(args.listen_host, args.allow_remote, "the proxy")  # it relays any episode's traffic
         run_proxy(
             Home.resolve(args.home),
             listen_host=args.listen_host,
@@ -155,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
             service_ports=parse_pairs(args.service, "--service"),
             routes=parse_pairs(args.route, "--route") if args.route else None,
             allow_hosts=args.allow_host,
+            max_body_bytes=args.max_body_bytes,
         )
     except SandboxError as exc:
         print(f"error: {exc}", file=sys.stderr)

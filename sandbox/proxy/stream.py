@@ -21,14 +21,23 @@ faults stage applies in its `response` hook). Those rewrite or replace the body,
 response, after it is complete; once bytes are on the wire they could not, and the ledger would
 record a body the agent never got. Such a call is buffered as before. Record mode follows the same
 rule.
+
+Memory: a stream can be endless, and the agent's or the upstream's choice. What this stage keeps of
+it is bounded: the first `ledger_body_bytes` (the ledger keeps no more anyway), with the length and
+SHA-256 of the whole stream counted as it goes (`sandbox.ledger.BodyDigest`, in
+`flow.metadata[STREAM_DIGEST]`); `response.data.content` is set to that head only. The record stage's
+own tap (record mode) still keeps the whole stream, which its recording needs.
 """
 
 from __future__ import annotations
 
 from mitmproxy import http
 
+from sandbox.ledger import DEFAULT_BODY_CAP, BodyDigest
 from sandbox.proxy.faults import _PENDING as FAULTS_PENDING  # faults waiting for the complete answer
 from sandbox.recordings.stream import StreamTap, is_sse, is_stream
+
+STREAM_DIGEST = "sandbox.stream_digest"  # flow.metadata: the BodyDigest of a stream this stage passed on
 
 
 def faults_need_body(flow: http.HTTPFlow) -> bool:
@@ -51,9 +60,27 @@ def body_tap(response: http.Response) -> StreamTap:
     return StreamTap(is_sse(response.headers.get("content-type")), done)
 
 
+def digest_tap(response: http.Response, digest: BodyDigest):
+    """A `response.stream` callable that passes chunks on unchanged and feeds `digest`; at the end it
+    puts the digest's head (not the whole stream) in the response, for the stages' `response` hooks."""
+
+    def tap(data: bytes) -> bytes:
+        if data:
+            digest.update(data)
+        else:
+            response.data.content = bytes(digest.head)
+        return data
+
+    return tap
+
+
 class StreamThrough:
+    def __init__(self, cap: int = DEFAULT_BODY_CAP) -> None:
+        self.cap = cap  # bytes of a stream kept for the ledger (the home's ledger_body_bytes)
+
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         response = flow.response
         if response is None or response.stream or not streamable(response) or faults_need_body(flow):
             return
-        response.stream = body_tap(response)
+        digest = flow.metadata[STREAM_DIGEST] = BodyDigest(self.cap)
+        response.stream = digest_tap(response, digest)

@@ -98,11 +98,14 @@ def load(name_or_path: str | os.PathLike[str], base: str | os.PathLike[str] | No
 
 
 def write_atomic(path: Path, lines: Iterable[str]) -> Path:
-    """Write `lines` to `path.tmp`, fsync, rename over `path`."""
+    """Write `lines` to `path.tmp` (0600: a recording holds what agents sent, and redaction only catches
+    the secrets it recognises), fsync, rename over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # a stale .tmp left by a crash keeps its old mode through O_CREAT
+        with open(fd, "w", encoding="utf-8") as f:
             f.writelines(lines)
             f.flush()
             os.fsync(f.fileno())

@@ -12,6 +12,7 @@ Routes under `/_sandbox/` are the sandbox's own (health, OpenAPI) and are not bo
 
 from __future__ import annotations
 
+import io
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -19,17 +20,42 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, Response, g, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from sandbox.episodes import Episode, EpisodeStore
 from sandbox.home import Home, proxy_secret
 from sandbox.ledger import Ledger
+from sandbox.limits import load_limits
 from services.common.db import ExchangeContext, open_service_db, sync_changes
 
 EPISODE_HEADER = "X-Sandbox-Episode"
 EXCHANGE_HEADER = "X-Sandbox-Exchange"
 SECRET_HEADER = "X-Sandbox-Proxy-Secret"
 MAX_OPEN_EPISODES = 64
+
+try:  # what gunicorn (how `sandbox up` serves the fakes) raises for a badly chunked body
+    from gunicorn.http.errors import ParseException as _ServerParseError
+except ImportError:  # pragma: no cover - served by another WSGI server
+    _ServerParseError = OSError  # type: ignore[assignment,misc]
+
+# Reading a body a client framed badly: gunicorn's InvalidChunkSize / ChunkMissingTerminator
+# (ParseException), NoMoreData (an OSError) for a body cut short, werkzeug's OSError("Invalid chunk header").
+_FRAMING_ERRORS: tuple[type[BaseException], ...] = (_ServerParseError, OSError, ValueError)
+
+
+def _framing_error() -> str | None:
+    """Read the body now, before anything parses it, and say what is wrong with its framing (None
+    when nothing is). A bad body then gets the vendor's 400, not a 500 from whichever parser met it
+    first, and every later read sees an empty body instead of a half-read stream."""
+    try:
+        request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        return None  # the handler answers 413 when it reads the body
+    except _FRAMING_ERRORS as error:
+        request.stream = io.BytesIO()  # type: ignore[misc]
+        return (f"The request body is badly framed ({type(error).__name__}: {error}). Send a body that"
+                " matches its Content-Length, or valid Transfer-Encoding: chunked.")
+    return None
 
 
 def _body_or_none() -> bytes | None:
@@ -102,7 +128,9 @@ class EpisodeBinding:
             return found
         context = ExchangeContext()
         path: Path = self.home.service_db(episode.id, self.service_id)
-        opened = _Open(open_service_db(path, context), context, Ledger(self.home.ledger_path(episode.id)))
+        # Direct-mode exchanges are capped and redacted by the Ledger, as the proxy's are.
+        ledger = Ledger(self.home.ledger_path(episode.id), body_cap=load_limits(self.home).ledger_body_bytes)
+        opened = _Open(open_service_db(path, context), context, ledger)
         cache[episode.id] = opened
         if len(cache) > MAX_OPEN_EPISODES:
             _, old = cache.popitem(last=False)
@@ -114,6 +142,7 @@ class EpisodeBinding:
         g.episode = None
         if request.path.startswith("/_sandbox/"):
             return None
+        framing = _framing_error()  # before key_of, which may read a form body for its token
         key = self.key_of(request)
         via_proxy = request.headers.get(SECRET_HEADER) == self.secret and EPISODE_HEADER in request.headers
         claimed = request.headers.get(EPISODE_HEADER) if via_proxy else None
@@ -148,6 +177,8 @@ class EpisodeBinding:
         g.db = opened.conn
         g._opened = opened
         g._changes_before = opened.conn.total_changes
+        if framing:  # raised once the exchange is open, so the ledger keeps it with its 400
+            raise BadRequest(framing)
         return None
 
     def _after(self, response: Response) -> Response:

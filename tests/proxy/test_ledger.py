@@ -25,7 +25,7 @@ def test_exchange_has_request_and_response(world, episode):
     assert (row["via"], row["method"], row["path"], row["query"]) == ("proxy", "POST", "/v1/customers", "expand=x")
     assert json.loads(row["request_body"]) == {"email": "a@b.c"}
     request_headers = {k.lower(): v for k, v in row["request_headers"]}
-    assert request_headers["authorization"].endswith("…1234>")  # redacted by the ledger
+    assert request_headers["authorization"] == "Bearer REDACTED"  # redacted by the ledger
     assert not any(k.lower().startswith(("proxy-", "x-sandbox-")) for k in request_headers)
     assert row["status"] == 200 and row["response_body"] == response.content
     assert {k.lower(): v for k, v in row["response_headers"]}["x-stand-in"] == "yes"
