@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import hmac
 import json
+import math
 import threading
 import urllib.error
 import urllib.request
@@ -50,7 +51,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from sandbox.agent_env import agent_env
 from sandbox.bind import require_loopback
-from sandbox.episodes import Episode, EpisodeStore
+from sandbox.episodes import Episode, EpisodeLimitError, EpisodeStore
 from sandbox.errors import EpisodeError, SandboxError, TaskError, did_you_mean
 from sandbox.home import Home, control_token
 from sandbox.runner import attach_task, finish_and_score
@@ -162,6 +163,11 @@ def create_control_app(home: Home, public_names: tuple[str, ...] = ()) -> Flask:
 
     @app.errorhandler(SandboxError)
     def sandbox_error(exc: SandboxError) -> tuple[Response, int]:
+        if isinstance(exc, EpisodeLimitError):
+            # 429 for the rate (with when to retry), 503 for the live count: both say "not now", not "bad request".
+            answer, status = _error(429 if exc.retry_after else 503, type(exc).__name__, exc.message, exc.hint)
+            answer.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after or 30)))
+            return answer, status
         status = 404 if isinstance(exc, EpisodeError) and "unknown" in exc.message else 400
         return _error(status, type(exc).__name__, exc.message, exc.hint)
 

@@ -407,3 +407,20 @@ def test_over_a_socket_only_the_operator_gets_in(home, served):
 def test_the_client_reads_the_port_from_the_home(home, tmp_path):
     assert ControlClient(home).base == f"http://127.0.0.1:{PORTS['control']}"
     assert ControlClient(Home.resolve(tmp_path / "other")).base == "http://127.0.0.1:8090"
+
+
+def test_a_limit_is_a_retry_later_not_a_bad_request(tmp_path):
+    from sandbox.limits import Limits, save_limits
+
+    home = Home.resolve(tmp_path / "limited")
+    save_limits(home, Limits(max_live_episodes=1, creations_per_minute=2))
+    client = create_control_app(home).test_client()
+    headers = control_headers(home)
+    assert client.post("/episodes", json={"seed": 7}, headers=headers).status_code == 201
+    full = client.post("/episodes", json={"seed": 7}, headers=headers)
+    assert full.status_code == 503 and int(full.headers["Retry-After"]) >= 1
+    assert "max_live_episodes" in full.get_json()["error"]["message"] + full.get_json()["error"]["hint"]
+    save_limits(home, Limits(max_live_episodes=10, creations_per_minute=2))
+    answers = [client.post("/episodes", json={"seed": 7}, headers=headers) for _ in range(3)]
+    throttled = [a for a in answers if a.status_code == 429]
+    assert throttled and int(throttled[0].headers["Retry-After"]) >= 1
