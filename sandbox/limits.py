@@ -50,7 +50,7 @@ class Limits:
         """Limits from a mapping of some fields; unknown names and bad values name the field and the fix."""
         if not isinstance(values, dict):
             raise ConfigError(f"{where}: expected a JSON object of limits, got {type(values).__name__}",
-                              hint=f"write e.g. {{\"max_body_bytes\": 8388608}}; fields: {', '.join(cls.field_names())}")
+                              hint='write e.g. {"max_body_bytes": 8388608}; fields: ' + ", ".join(cls.field_names()))
         known = cls.field_names()
         out: dict[str, Any] = {}
         for name, value in values.items():

@@ -39,7 +39,7 @@ from sandbox.home import Home
 from sandbox.ledger import Ledger, default_redactor
 from sandbox.limits import load_limits
 from sandbox.proxy.episode import EpisodeDirectory
-from sandbox.proxy.flows import EPISODE, EXCHANGE, FAULTS, OUTCOME, SERVICE, sandbox_answer
+from sandbox.proxy.flows import EPISODE, EXCHANGE, FAULTS, OUTCOME, SERVICE, decoded_body, sandbox_answer
 from sandbox.proxy.stream import STREAM_DIGEST
 from sandbox.recordings.format import RecordingError
 from sandbox.recordings.redact import Redactor
@@ -100,7 +100,7 @@ class LedgerWriter:
                 path=path,
                 query=query,
                 request_headers=request.headers.items(multi=True),
-                request_body=request.get_content(strict=False) or None,
+                request_body=decoded_body(request) or None,
                 known_secrets=getattr(episode, "api_keys", {}).values(),
             )
         except WRITE_ERRORS as exc:
@@ -123,7 +123,7 @@ class LedgerWriter:
             flow,
             status=response.status_code,
             headers=response.headers.items(multi=True),
-            body=None if digest is not None else response.get_content(strict=False),
+            body=None if digest is not None else decoded_body(response),
             digest=digest,
         )
 

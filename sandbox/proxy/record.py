@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from mitmproxy import ctx, exceptions, http
 
 from sandbox.clock import episode_time
-from sandbox.proxy.flows import EPISODE, EXCHANGE, ORIGIN, OUTCOME, SERVICE, sandbox_answer
+from sandbox.proxy.flows import EPISODE, EXCHANGE, ORIGIN, OUTCOME, SERVICE, decoded_body, sandbox_answer
 from sandbox.proxy.stream import body_tap, faults_need_body, streamable
 from sandbox.recordings.format import Exchange, RecordedRequest, RecordedResponse, RecordingError
 from sandbox.recordings.redact import Redactor
@@ -110,7 +110,7 @@ class Record:
         redact = self.redactor
         headers = [(k, v) for k, v in request.headers.items(multi=True)
                    if not k.lower().encode().startswith(_NOT_RECORDED_HEADERS)]
-        request_body = request.get_content(strict=False) or b""
+        request_body = decoded_body(request)
         request_type = request.headers.get("content-type")
         # The episode's own keys too: an agent may paste one service's key into another's request.
         known = redact.known_secrets(headers, query, request_body, request_type) | frozenset(
@@ -130,7 +130,7 @@ class Record:
             status=response.status_code, reason=response.reason, http_version=response.http_version,
             headers=redact.response_headers(response.headers.items(multi=True), known),
             body=b"" if events is not None else redact.response_body(
-                response.get_content(strict=False) or b"", content_type, known),
+                decoded_body(response), content_type, known),
             events=events,
         )
         started = request.timestamp_start or time.time()

@@ -51,7 +51,7 @@ from mitmproxy.proxy import server_hooks
 
 from sandbox.home import Home
 from sandbox.ledger import Ledger
-from sandbox.proxy.flows import ANSWERED_BY, EPISODE, OUTCOME, SERVICE, sandbox_answer
+from sandbox.proxy.flows import ANSWERED_BY, EPISODE, OUTCOME, SERVICE, decoded_body, sandbox_answer
 from sandbox.proxy.route import Routes
 from sandbox.recordings.format import Exchange, RecordedResponse, RecordingError, read_recording
 from sandbox.recordings.match import Cursor, Index, Miss, RequestView
@@ -116,7 +116,7 @@ class Replay:
         if refused is not None and request.host.lower() not in index.hosts:
             return  # egress refused a host the recording knows nothing of: the refusal stands
         path, _, query = request.path.partition("?")
-        body = request.get_content(strict=False) or b""
+        body = decoded_body(request)
         view = RequestView.of(request.method, request.scheme, request.host, request.port, path, query,
                               body, request.headers.get("content-type"))
         # Redacted as record redacted it: the secrets this request carries, and the episode's keys.

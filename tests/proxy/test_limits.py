@@ -202,6 +202,31 @@ def test_the_proxy_survives_and_still_answers(setup):
     assert health.status_code == 200 and setup.proxy.proc.poll() is None
 
 
+def test_a_compressed_body_is_decoded_only_up_to_the_limit(setup):
+    """A gzip bomb within the body limit (a few hundred KB that inflate to 256 MiB): the proxy reads it
+    for the ledger only up to the limit, forwards it as sent, and goes on answering."""
+    import gzip
+
+    bomb = gzip.compress(b"\0" * (256 * 1024 * 1024), 9)
+    assert len(bomb) < LIMIT * 8
+    limit = 4 * 1024 * 1024  # room for the stand-in's echo of it; 64 times less than it inflates to
+    save_limits(setup.home, Limits(max_body_bytes=limit, ledger_body_bytes=CAP))
+    try:
+        with running_proxy(setup.home, "--service", f"payments={setup.fake.port}",
+                           "--route", "api.stripe.com=payments") as proxy:
+            episode = setup.episodes.create()
+            response = agent(proxy, episode).post("https://api.stripe.com/v1/files", data=bomb, timeout=30,
+                                                  headers={"Content-Encoding": "gzip"})
+            assert response.status_code == 200 and setup.fake.last().body == bomb  # forwarded as sent
+            [row] = setup.episodes.ledger(episode)
+            assert row["request_body"] == b"\0" * CAP and row["request_body_truncated"] == 1
+            assert row["request_body_size"] <= limit  # decoded no further than the limit
+            assert agent(proxy, episode).get("https://api.stripe.com/v1/ok", timeout=10).status_code == 200
+            assert proxy.proc.poll() is None
+    finally:
+        save_limits(setup.home, Limits(max_body_bytes=LIMIT, ledger_body_bytes=CAP))
+
+
 SLACK = "xoxb-123456789012-abcdefABCDEF1234"
 LLM_KEY = "sk-ant-api03-0123456789abcdefghijklmnop"
 
