@@ -14,6 +14,27 @@ from sandbox.cli_common import friendly as _friendly
 from sandbox.cli_common import home_of as _home
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+# A TCP port someone can connect to. 0 is refused too: the sandbox would read it as "the default".
+PORT = click.IntRange(1, 65535)
+
+
+def _service_ports(ctx: click.Context, param: click.Parameter, items: tuple[str, ...]) -> tuple[str, ...]:
+    """Check `--service-port SERVICE=PORT` values before anything starts: a fake's id and a port."""
+    from services import service_ids
+
+    known = service_ids()
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r}: expected SERVICE=PORT, e.g. payments=8101", ctx, param)
+        if name not in known:
+            fakes = ", ".join(known)
+            raise click.BadParameter(f"{item!r}: no fake is called {name!r} (the fakes: {fakes})", ctx, param)
+        try:
+            PORT.convert(value, param, ctx)
+        except click.BadParameter as exc:
+            raise click.BadParameter(f"{item!r}: {exc.message}", ctx, param) from None
+    return items
 
 
 
@@ -36,20 +57,40 @@ def main(ctx: click.Context, home: str | None) -> None:
 
 
 @main.command()
-@click.option("--proxy-port", type=int, default=None, help="Proxy port (default 8080).")
-@click.option("--control-port", type=int, default=None, help="Control API port (default 8090).")
-@click.option("--service-port", "service_ports", multiple=True, metavar="SERVICE=PORT",
+@click.option("--proxy-port", type=PORT, default=None, help="Proxy port (default 8080).")
+@click.option("--control-port", type=PORT, default=None, help="Control API port (default 8090).")
+@click.option("--service-port", "service_ports", multiple=True, metavar="SERVICE=PORT", callback=_service_ports,
               help="Port of a fake (default payments=8101, helpdesk=8102, chat=8103, code=8104).")
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
               help="Let traffic to HOST (or *.suffix) through to the real internet.")
-@click.option("--workers", type=int, default=2, show_default=True, help="Worker processes per fake.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Worker processes per fake.")
+@click.option("--max-live-episodes", "max_live_episodes", type=click.IntRange(min=1), default=None,
+              help="Episodes live at once (default 200).")
+@click.option("--creations-per-minute", "creations_per_minute", type=click.IntRange(min=1), default=None,
+              help="New episodes per minute (default 6000).")
+@click.option("--episode-lifetime", "episode_lifetime_seconds", type=click.FloatRange(min=0, min_open=True),
+              default=None, metavar="SECONDS", help="An episode live longer is finished and scored (default 6 h).")
+@click.option("--idle-timeout", "idle_seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS", help="An episode without traffic this long is finished and scored (default 1 h).")
+@click.option("--max-body-bytes", "max_body_bytes", type=click.IntRange(min=1), default=None,
+              help="Largest request or response body the proxy passes (default 8 MiB).")
+@click.option("--ledger-body-bytes", "ledger_body_bytes", type=click.IntRange(min=1), default=None,
+              help="What the ledger keeps of a body (default 64 KiB).")
 @click.pass_context
 @_friendly
-def up(ctx, proxy_port, control_port, service_ports, allow_hosts, workers) -> None:
-    """Start proxy, fakes and control API on loopback; stop with Ctrl-C (or SIGTERM, SIGHUP)."""
+def up(ctx, proxy_port, control_port, service_ports, allow_hosts, workers, **limits) -> None:
+    """Start proxy, fakes and control API on loopback; stop with Ctrl-C (or SIGTERM, SIGHUP).
+
+    The limit options are kept in <home>/limits.json, for this run and the later ones."""
+    from sandbox.limits import Limits, load_limits, save_limits
     from sandbox.supervisor import Sandbox, interrupt_on_stop_signals
 
-    sandbox = Sandbox(_home(ctx), proxy_port=proxy_port, control_port=control_port,
+    home = _home(ctx)
+    given = {name: value for name, value in limits.items() if value is not None}
+    if given:  # written before the children start: each reads the home's limits when it starts
+        save_limits(home, Limits.from_mapping({**load_limits(home).to_dict(), **given}, where="sandbox up"))
+    bound = load_limits(home)  # and a broken limits.json fails here, before anything starts
+    sandbox = Sandbox(home, proxy_port=proxy_port, control_port=control_port,
                       service_ports=_pairs(service_ports, int), allow_hosts=tuple(allow_hosts), workers=workers)
     # SIGTERM (docker stop, systemd, kill) and SIGHUP (a closed terminal) stop the children as Ctrl-C does.
     with interrupt_on_stop_signals(), sandbox:
@@ -59,6 +100,9 @@ def up(ctx, proxy_port, control_port, service_ports, allow_hosts, workers) -> No
         click.echo(f"  control  http://127.0.0.1:{ports['control']}")
         for service, port in ports["services"].items():
             click.echo(f"  {service:<8} http://127.0.0.1:{port}")
+        click.echo(f"  limits   {bound.max_live_episodes} live episodes, {bound.creations_per_minute}/min, lifetime "
+                   f"{bound.episode_lifetime_seconds:g} s, idle {bound.idle_seconds:g} s, bodies "
+                   f"{bound.max_body_bytes} B (limits.json)")
         click.echo("create an episode with `sandbox episodes create`, then `sandbox env EPISODE`. Ctrl-C stops.")
         status = sandbox.wait()
     sys.exit(status)
@@ -77,7 +121,8 @@ def _pairs(items: tuple[str, ...], cast=str) -> dict[str, Any]:
 @main.command()
 @click.option("--seed", type=int, default=None, help="Override the task's seed (same seed, same world).")
 @click.option("--id", "episode_id", default=None, help="Episode id (default: generated).")
-@click.option("--timeout", type=float, default=None, help="Seconds before the agent is killed (default: the task's).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Seconds before the agent is killed (default: the task's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--faults", default=None, metavar="PROFILE",
               help="Fault profile for the episode: a library name (sandbox faults list) or a YAML file.")
@@ -85,11 +130,12 @@ def _pairs(items: tuple[str, ...], cast=str) -> dict[str, Any]:
               help="Record the episode's traffic to recordings/NAME.jsonl (or a path), secrets redacted.")
 @click.option("--replay", "replay_from", default=None, metavar="NAME",
               help="Answer the agent from recording NAME (or a path) instead of the fakes and the internet.")
+@click.option("--no-isolate", is_flag=True, help="Run the agent without its network namespace (see README: Isolation).")
 @click.argument("task")
 @click.argument("command", nargs=-1, required=True)
 @click.pass_context
 @_friendly
-def run(ctx, seed, episode_id, timeout, as_json, faults, record_to, replay_from, task, command) -> None:
+def run(ctx, seed, episode_id, timeout, as_json, faults, record_to, replay_from, no_isolate, task, command) -> None:
     """Run COMMAND as an agent in a fresh episode of TASK, then score it.
 
     \b
@@ -113,14 +159,15 @@ def run(ctx, seed, episode_id, timeout, as_json, faults, record_to, replay_from,
 
         faults = profile_ref(faults)  # a bad profile fails here, before any sandbox or agent starts
     recording = _recording_mode(record_to, replay_from)
+    isolate = False if no_isolate else None  # None: isolated where the kernel allows it
     ports = running_ports(home)
     if ports:
         result = run_task(loaded, list(command), home=home, ports=ports, episode_id=episode_id, timeout=timeout,
-                          faults=faults, **recording)
+                          faults=faults, isolate=isolate, **recording)
     else:
         with Sandbox(home, ephemeral=True) as sandbox:  # the task's allowed_hosts go with its episode
             result = run_task(loaded, list(command), home=home, ports=sandbox.ports,
-                              episode_id=episode_id, timeout=timeout, faults=faults, **recording)
+                              episode_id=episode_id, timeout=timeout, faults=faults, isolate=isolate, **recording)
     if as_json:
         click.echo(json.dumps({"episode": result.episode.id, "exit_code": result.exit_code,
                                "timed_out": result.timed_out, "score": result.score.to_dict()}, indent=2))
@@ -266,14 +313,34 @@ def env(ctx, episode_id, as_json) -> None:
 @_friendly
 def score(ctx, episode, as_json) -> None:
     """Recompute the score of EPISODE (an id, or a path to a ledger.db) from its ledger alone."""
+    import sqlite3
+
+    from sandbox.episodes import EPISODE_ID
+    from sandbox.errors import EpisodeError, LedgerError
     from sandbox.scoring import score_ledger
 
     path = Path(episode)
-    if not (path.suffix == ".db" or path.is_file()):
+    if not (path.suffix == ".db" or _is_file(path)):
+        # An id names a folder under the home: only a well-formed one, never `../..` or a long path.
+        if not EPISODE_ID.match(episode):
+            raise EpisodeError(f"{episode[:80]!r} is neither an episode id nor a ledger file",
+                               hint="pass an episode id (sandbox episodes list) or the path to its ledger.db")
         path = _home(ctx).ledger_path(episode)
-    result = score_ledger(path)
+    try:
+        result = score_ledger(path)
+    except sqlite3.DatabaseError as exc:  # not SQLite at all, or SQLite without a ledger's tables
+        raise LedgerError(f"{path} is not an episode ledger ({exc})",
+                          hint="pass the ledger.db of an episode (sandbox episodes list shows them)") from None
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else result.render())
     sys.exit(0 if result.success else 1)
+
+
+def _is_file(path: Path) -> bool:
+    """Path.is_file, False for a name the OS refuses (too long, NUL) rather than an OSError."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 # -- tasks and world -------------------------------------------------------------------------------
@@ -322,28 +389,34 @@ def world(seed) -> None:
 @main.command()
 @click.argument("service")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8101, show_default=True)
-@click.option("--workers", type=int, default=2, show_default=True)
+@click.option("--port", type=PORT, default=8101, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--allow-remote", is_flag=True, help="Listen on a non-loopback address (containers only).")
 @click.pass_context
 @_friendly
-def serve(ctx, service, host, port, workers) -> None:
+def serve(ctx, service, host, port, workers, allow_remote) -> None:
     """Serve one fake (e.g. payments) in gunicorn workers."""
+    from sandbox.bind import require_loopback
     from sandbox.serve import serve_service
 
-    serve_service(service, _home(ctx), host=host, port=port, workers=workers)
+    require_loopback(host, allow_remote, f"the {service} fake")  # before the home is made
+    serve_service(service, _home(ctx), host=host, port=port, workers=workers, allow_remote=allow_remote)
 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=8090, show_default=True)
+@click.option("--port", type=PORT, default=8090, show_default=True)
 @click.option("--allow-remote", is_flag=True, help="Listen on a non-loopback address (containers only).")
+@click.option("--public-name", "public_names", multiple=True, metavar="NAME",
+              help="A Host name to accept besides 127.0.0.1, localhost and [::1] (repeatable).")
 @click.pass_context
 @_friendly
-def control(ctx, host, port, allow_remote) -> None:
-    """Serve the control API alone."""
+def control(ctx, host, port, allow_remote, public_names) -> None:
+    """Serve the control API alone (token: <home>/control.token)."""
     from sandbox import control as control_module
 
     argv = ["--host", host, "--port", str(port)] + (["--allow-remote"] if allow_remote else [])
+    argv += [arg for name in public_names for arg in ("--public-name", name)]
     control_module.main(["--home", str(_home(ctx).root), *argv])
 
 

@@ -17,6 +17,7 @@ from sandbox.cli_common import friendly as _friendly
 from sandbox.cli_common import home_of as _home
 from sandbox.errors import ConfigError
 from sandbox.home import Home
+from sandbox.isolation import NO_ISOLATE_HELP
 
 
 @contextlib.contextmanager
@@ -90,11 +91,12 @@ def _check_command(command: list[str]) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="sweep-results", show_default=True,
               help="Folder for results.json, results.csv and report.html.")
 @click.option("--bootstrap-seed", type=int, default=0, show_default=True, help="Seed of the bootstrap CIs.")
+@click.option("--no-isolate", is_flag=True, help=NO_ISOLATE_HELP)
 @click.argument("command", nargs=-1)
 @click.pass_context
 @_friendly
 def sweep(ctx, tasks_opt, faults_opt, seeds, trials, agents_opt, parallel, timeout, out_dir, bootstrap_seed,
-          command) -> None:
+          no_isolate, command) -> None:
     """Run every agent × task × fault profile × seed × trial as an isolated episode.
 
     \b
@@ -140,7 +142,7 @@ def sweep(ctx, tasks_opt, faults_opt, seeds, trials, agents_opt, parallel, timeo
                                   item_show_func=lambda r: r and f"{r['episode']} {r['agent']} "
                                   f"{r['faults']} {'pass' if r['success'] else 'fail'}") as bar:
             doc = run_sweep(plan, home=home, ports=ports, parallel=parallel, timeout=timeout, on_done=done,
-                            bootstrap_seed=bootstrap_seed, partial=partial)
+                            bootstrap_seed=bootstrap_seed, partial=partial, isolate=False if no_isolate else None)
     except KeyboardInterrupt:
         click.echo(f"\ninterrupted: {finished} of {len(plan.cells)} episodes finished; their rows are kept in "
                    f"{partial} (one JSON row per line)", err=True)

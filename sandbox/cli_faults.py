@@ -11,6 +11,7 @@ import click
 
 from sandbox.cli_common import friendly as _friendly
 from sandbox.cli_common import home_of as _home
+from sandbox.isolation import NO_ISOLATE_HELP
 
 
 @click.group()
@@ -48,11 +49,12 @@ def faults_check(profile) -> None:
 @click.option("--seed", type=int, default=None, help="Override the task's seed (both runs use it).")
 @click.option("--timeout", type=float, default=None, help="Seconds before the agent is killed (default: the task's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@click.option("--no-isolate", is_flag=True, help=NO_ISOLATE_HELP)
 @click.argument("task")
 @click.argument("command", nargs=-1, required=True)
 @click.pass_context
 @_friendly
-def paired(ctx, profile, seed, timeout, as_json, task, command) -> None:
+def paired(ctx, profile, seed, timeout, as_json, no_isolate, task, command) -> None:
     """Run COMMAND on TASK twice, without and with a fault profile, and print the difference.
 
     \b
@@ -70,13 +72,15 @@ def paired(ctx, profile, seed, timeout, as_json, task, command) -> None:
     loaded = load_task(task)
     if seed is not None:
         loaded = dataclasses.replace(loaded, seed=seed)
+    isolate = False if no_isolate else None  # None: isolated where the kernel allows it
     ports = running_ports(home)
     if ports:
-        result = paired_run(loaded, list(command), faults=profile, home=home, ports=ports, timeout=timeout)
+        result = paired_run(loaded, list(command), faults=profile, home=home, ports=ports, timeout=timeout,
+                            isolate=isolate)
     else:
         with Sandbox(home, ephemeral=True) as sandbox:  # the task's allowed_hosts go with its episodes
             result = paired_run(loaded, list(command), faults=profile, home=home, ports=sandbox.ports,
-                                timeout=timeout)
+                                timeout=timeout, isolate=isolate)
     if as_json:
         click.echo(dumps(result))
     else:

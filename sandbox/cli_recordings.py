@@ -2,7 +2,7 @@
 
     sandbox recordings list                      the recordings in ./recordings (or $SANDBOX_RECORDINGS)
     sandbox recordings show NAME                 header and one line per exchange
-    sandbox recordings scan [NAME...]            token-shaped strings left in recordings: exit 1 if any
+    sandbox recordings scan [NAME...] [--ledgers] token-shaped strings left in recordings or ledgers: exit 1 if any
     sandbox recordings import FILE NAME          a HAR or mitmproxy flow file, as a recording
     sandbox recordings export NAME OUT.har       any recording as HAR 1.2
     sandbox replay NAME -- COMMAND               re-run an agent against a recording, compare with the original
@@ -68,18 +68,63 @@ def show(name, as_json) -> None:
 
 @recordings.command("scan")
 @click.argument("names", nargs=-1)
+@click.option("--ledgers", is_flag=True, help="Scan the ledger of every episode in the sandbox home too.")
+@click.pass_context
 @_friendly
-def scan(names) -> None:
-    """Fail (exit 1) if any recording still holds a token-shaped string or an unredacted credential."""
-    from sandbox.recordings.scan import scan_file
-    from sandbox.recordings.store import list_recordings, resolve
+def scan(ctx, names, ledgers) -> None:
+    """Fail (exit 1) if any recording or ledger still holds a token-shaped string or an unredacted credential.
 
-    paths = [resolve(n) for n in names] if names else list_recordings()
-    leaks = [leak for path in paths for leak in scan_file(path)]
+    \b
+    NAMES: recording names or paths; a ledger.db; an episode's folder or a folder of episodes
+    (every ledger.db in it and every recording). None: every recording (and, with --ledgers, every
+    episode's ledger). A name that is not there is an error (exit 2).
+    """
+    from sandbox.ledger import scan_ledger
+    from sandbox.recordings.scan import scan_file
+    from sandbox.recordings.store import list_recordings
+
+    recordings_found: list[Path] = []
+    ledgers_found: list[Path] = []
+    for name in names:
+        found_recordings, found_ledgers = _scan_targets(name)
+        recordings_found += found_recordings
+        ledgers_found += found_ledgers
+    if not names:
+        recordings_found = list_recordings()
+    if ledgers:
+        ledgers_found += sorted(_home(ctx).episodes_dir.glob("*/ledger.db"))
+    leaks = [leak for path in recordings_found for leak in scan_file(path)]
+    leaks += [leak for path in ledgers_found for leak in scan_ledger(path)]
     for leak in leaks:
         click.echo(leak.render())
-    click.echo(f"scanned {len(paths)} recording(s): {len(leaks)} secret(s) found", err=bool(leaks))
+    scanned = f"{len(recordings_found)} recording(s)" + (f", {len(ledgers_found)} ledger(s)" if ledgers_found or
+                                                         ledgers else "")
+    click.echo(f"scanned {scanned}: {len(leaks)} secret(s) found", err=bool(leaks))
     sys.exit(1 if leaks else 0)
+
+
+def _scan_targets(name: str) -> tuple[list[Path], list[Path]]:
+    """(recordings, ledgers) that NAME stands for; a RecordingError (exit 2) if it names nothing."""
+    from sandbox.recordings.format import RecordingError
+    from sandbox.recordings.store import SUFFIX, resolve
+
+    path = Path(name)
+    if path.is_dir():
+        ledgers = sorted({*path.glob("ledger.db"), *path.glob("*/ledger.db")})
+        recordings = sorted(path.glob(f"*{SUFFIX}"))
+        if not ledgers and not recordings:
+            raise RecordingError(f"{path} holds no ledger.db and no recording",
+                                 hint="give an episode's folder, the episodes folder, a ledger.db or a recording")
+        return recordings, ledgers
+    if path.suffix == ".db":
+        if not path.is_file():
+            raise RecordingError(f"no ledger at {path}", hint="`sandbox episodes list` shows the episodes")
+        return [], [path]
+    recording = resolve(name)
+    if not recording.is_file():
+        raise RecordingError(f"no recording at {recording}",
+                             hint="give a recording name (`sandbox recordings list`), a path, a ledger.db or a folder")
+    return [recording], []
 
 
 @recordings.command("import")
@@ -132,9 +177,10 @@ def export(name, out) -> None:
               help="Seconds before the agent (and its children) is killed; default the recording's task's "
                    "limit, else 300.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+@click.option("--no-isolate", is_flag=True, help="Run the agent without its network namespace (see README: Isolation).")
 @click.pass_context
 @_friendly
-def replay(ctx, recording, command, timeout, as_json) -> None:
+def replay(ctx, recording, command, timeout, as_json, no_isolate) -> None:
     """Re-run COMMAND as an agent against RECORDING (a name or a path) and compare with the original run.
 
     \b
@@ -150,7 +196,7 @@ def replay(ctx, recording, command, timeout, as_json) -> None:
 
     home = _home(ctx)
     rec = load(recording)
-    episode_id, ledger_path = _run_replay(home, rec, list(command), timeout)
+    episode_id, ledger_path = _run_replay(home, rec, list(command), timeout, False if no_isolate else None)
     replayed = summarize(ledger_path, Redactor.from_config(rec.header.get("redact"), f"{rec.path}:1"))
     changed = differences(rec.header.get("original"), replayed)
     if as_json:
@@ -162,40 +208,44 @@ def replay(ctx, recording, command, timeout, as_json) -> None:
     sys.exit(1 if changed else 0)
 
 
-def _run_replay(home, rec, command: list[str], timeout: float | None) -> tuple[str, Path]:
+def _run_replay(home, rec, command: list[str], timeout: float | None, isolate: bool | None = None
+                ) -> tuple[str, Path]:
     from sandbox.supervisor import Sandbox, running_ports
 
     ports = running_ports(home)
     if ports:
-        return _replay_in(home, rec, command, timeout, ports)
+        return _replay_in(home, rec, command, timeout, ports, isolate)
     with Sandbox(home, ephemeral=True) as sandbox:
-        return _replay_in(home, rec, command, timeout, sandbox.ports)
+        return _replay_in(home, rec, command, timeout, sandbox.ports, isolate)
 
 
 DEFAULT_LIMIT_S = 300.0  # a recording without a task has no time limit of its own
 
 
-def _replay_in(home, rec, command: list[str], timeout: float | None, ports) -> tuple[str, Path]:
+def _replay_in(home, rec, command: list[str], timeout: float | None, ports, isolate: bool | None = None
+               ) -> tuple[str, Path]:
     from sandbox.agent_env import agent_env
     from sandbox.episodes import EpisodeStore
+    from sandbox.isolation import isolation_for
     from sandbox.runner import finish_and_score, run_process, run_task
     from sandbox.tasks.model import Task
 
     spec = rec.header.get("task_spec")
     if spec:  # run_task: the task's limit (unless --timeout), agent_exit event, score
         result = run_task(Task.from_spec(spec), command, home=home, ports=ports, timeout=timeout, mode="replay",
-                          recording=str(rec.path))
+                          recording=str(rec.path), isolate=isolate)
         return result.episode.id, home.ledger_path(result.episode.id)
     store = EpisodeStore(home)  # no task (an imported recording): run, finish, compare the traffic only
     try:
         episode = store.create(int(rec.header.get("seed") or 0), mode="replay", recording=str(rec.path))
         env = {**os.environ, **agent_env(home, episode, ports)}
         limit = timeout if timeout is not None else DEFAULT_LIMIT_S
+        isolation, isolated = isolation_for(isolate, home, ports, env)
         started = time.monotonic()
         # Its own process group, killed whole at the limit: a hung agent never hangs the replay.
-        exit_code, timed_out, error = run_process(command, env, limit)
+        exit_code, timed_out, error = run_process(command, env, limit, isolation=isolation)
         detail = {"exit_code": exit_code, "timed_out": timed_out,
-                  "seconds": round(time.monotonic() - started, 3), "command": command}
+                  "seconds": round(time.monotonic() - started, 3), "command": command, **isolated}
         if error:
             detail["error"] = error
         with store.ledger(episode.id) as ledger:

@@ -129,14 +129,17 @@ def paired_run(
     ports: dict[str, Any],
     timeout: float | None = None,
     extra_env: dict[str, str] | None = None,
+    isolate: bool | None = None,
 ) -> PairedResult:
     """Run `command` on `task` twice in fresh episodes of the same seed: without faults, then with
-    the profile `faults`, and compare the two ledgers."""
+    the profile `faults`, and compare the two ledgers. `isolate` as in run_task (None: where the
+    kernel allows it)."""
     from sandbox.faults import profile_ref
 
     ref = profile_ref(faults)  # a bad profile fails before either run
-    without = run_task(task, command, home=home, ports=ports, timeout=timeout, extra_env=extra_env)
-    with_faults = run_task(task, command, home=home, ports=ports, timeout=timeout, extra_env=extra_env, faults=ref)
+    without = run_task(task, command, home=home, ports=ports, timeout=timeout, extra_env=extra_env, isolate=isolate)
+    with_faults = run_task(task, command, home=home, ports=ports, timeout=timeout, extra_env=extra_env, faults=ref,
+                           isolate=isolate)
     comparison = compare_ledgers(home.ledger_path(without.episode.id), home.ledger_path(with_faults.episode.id),
                                  profile=Path(ref).stem if "/" in ref else ref)
     return PairedResult(without, with_faults, comparison)

@@ -3,6 +3,8 @@
     @pytest.mark.sandbox_replay("refund-run")            # recordings/refund-run.jsonl
     def test_refund_agent(sandbox_episode):
         run_my_agent(env=sandbox_episode.env)            # or sandbox_episode.session() for requests
+        # or, as an agent process in its own network namespace (Linux; see sandbox/isolation):
+        # assert sandbox_episode.run(["node", "agent.mjs"]).exit_code == 0
         score = sandbox_episode.finish()
         sandbox_episode.assert_no_misses()
         assert score.success
@@ -13,14 +15,19 @@ rewritten when the episode finishes). The marker takes `task=` (an id or file; b
 recording's own task) and `seed=` (by default the recording's, else the task's, else 0).
 
 Options: --sandbox-record, --sandbox-recordings DIR (default $SANDBOX_RECORDINGS or ./recordings),
---sandbox-home DIR (use a sandbox already `up` there), --sandbox-allow-host HOST (record mode).
+--sandbox-home DIR (use a sandbox already `up` there), --sandbox-allow-host HOST (record mode),
+--sandbox-no-isolate (`sandbox_episode.run` starts agents without their network namespace).
 One embedded sandbox is started per session, on free ports, the first time a test needs it.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,11 +43,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="Use the sandbox already up on this home instead of starting one.")
     group.addoption("--sandbox-allow-host", action="append", default=[], metavar="HOST",
                     help="A real host agents may reach while recording (repeat).")
+    group.addoption("--sandbox-no-isolate", action="store_true", default=False,
+                    help="Run the agents of sandbox_episode.run() without their network namespace.")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sandbox_replay(name, task=None, seed=None): the test's sandbox_episode "
                                        "replays recording NAME (or records it, with --sandbox-record)")
+
+
+@dataclass(frozen=True)
+class AgentRun:
+    """How an agent process of `SandboxEpisode.run` ended."""
+
+    exit_code: int | None  # None: killed at the time limit, or could not start (`error`)
+    timed_out: bool
+    error: str | None
+    isolated: bool
+    output: str
+    log: Path
 
 
 @dataclass
@@ -54,6 +75,40 @@ class SandboxEpisode:
     _store: Any = field(repr=False, default=None)
     score: Any = None
     finished: bool = False
+    ports: Any = None
+    isolate: bool | None = None  # for run(): None = in a network namespace where the kernel allows it
+
+    def run(self, command: list[str], *, timeout: float | None = None) -> AgentRun:
+        """Run `command` as the episode's agent process, as `sandbox run` does: its environment,
+        its own process group killed at `timeout` (default the task's limit, else 300 s), in its
+        own network namespace unless --sandbox-no-isolate, and an `agent_exit` event in the ledger.
+        Its output (stdout and stderr) is returned, and kept in the episode folder's agent.log."""
+        from sandbox.isolation import isolation_for
+        from sandbox.runner import run_process
+
+        limit = timeout if timeout is not None else self._limit()
+        isolation, isolated = isolation_for(self.isolate, self.home, self.ports, self.env)
+        log = self.home.episode_dir(self.episode.id) / "agent.log"
+        started = time.monotonic()
+        exit_code, timed_out, error = run_process(command, {**os.environ, **self.env}, limit, log,
+                                                  isolation=isolation)
+        detail = {"exit_code": exit_code, "timed_out": timed_out, "seconds": round(time.monotonic() - started, 3),
+                  "command": command, **isolated}
+        if error:
+            detail["error"] = error
+        with self._store.ledger(self.episode.id) as ledger:
+            ledger.record_event("agent_exit", detail)
+        return AgentRun(exit_code, timed_out, error, bool(isolated["isolated"]),
+                        log.read_text(errors="replace") if log.exists() else "", log)
+
+    def _limit(self) -> float:
+        with self._store.ledger(self.episode.id) as ledger:
+            spec = ledger.meta().get("task_spec")
+        if spec:
+            from sandbox.tasks.model import Task
+
+            return Task.from_spec(json.loads(spec) if isinstance(spec, str) else spec).limits.seconds
+        return 300.0
 
     @property
     def mode(self) -> str:
@@ -158,7 +213,8 @@ def sandbox_episode(request: pytest.FixtureRequest, sandbox_server) -> Iterator[
                            recording=str(path), allowed_hosts=task.allowed_hosts if task else ())
     if task is not None:
         attach_task(store, episode, task)
-    handle = SandboxEpisode(home, episode, agent_env(home, episode, ports), str(path), store)
+    handle = SandboxEpisode(home, episode, agent_env(home, episode, ports), str(path), store, ports=ports,
+                            isolate=False if request.config.getoption("sandbox_no_isolate") else None)
     try:
         yield handle
         handle.finish()  # a recording is written even if the test did not ask for the score

@@ -23,7 +23,9 @@ from sandbox.agent_env import agent_env
 from sandbox.episodes import Episode, EpisodeStore
 from sandbox.errors import EpisodeError, SandboxError, TaskError
 from sandbox.home import Home
+from sandbox.isolation import Isolation, isolation_for
 from sandbox.scoring import Score, score_ledger
+from sandbox.supervisor import dies_with_us
 from sandbox.tasks import Task
 
 
@@ -93,6 +95,7 @@ def run_task(
     recording: str | None = None,
     log: Path | Callable[[Episode], Path] | None = None,
     stop: threading.Event | None = None,
+    isolate: bool | None = None,
 ) -> RunResult:
     """`faults`: a fault profile (library name or YAML path) for the episode; see sandbox/faults.
     `mode` record or replay with `recording` (a file path): see sandbox/recordings. The episode may
@@ -101,6 +104,8 @@ def run_task(
     `<episode folder>/agent.log`); without it the agent writes to our stdout and stderr.
     `stop`: when set, the agent is killed and the episode finished and scored as it stands (an
     interrupted sweep stops its running agents so).
+    `isolate`: run the agent in its own network namespace whose only way out is the proxy
+    (sandbox/isolation); None = where the kernel allows it, False = not, True = or fail.
 
     A failure once the episode exists (a setup step, the scoring) finishes the episode and raises
     EpisodeFailed naming it."""
@@ -111,7 +116,7 @@ def run_task(
         episode = store.create(task.seed, task=task.id, episode_id=episode_id, faults=faults, mode=mode,
                                recording=recording, allowed_hosts=task.allowed_hosts)
         try:
-            return _run_in(store, episode, task, command, ports, timeout, extra_env, log, stop)
+            return _run_in(store, episode, task, command, ports, timeout, extra_env, log, stop, isolate)
         except Exception as exc:
             _finish_failed(store, episode.id, exc)
             raise EpisodeFailed(episode.id, exc) from exc
@@ -121,7 +126,7 @@ def run_task(
 
 def _run_in(store: EpisodeStore, episode: Episode, task: Task, command: list[str], ports: dict[str, Any],
             timeout: float | None, extra_env: dict[str, str] | None, log: Path | Callable[[Episode], Path] | None,
-            stop: threading.Event | None) -> RunResult:
+            stop: threading.Event | None, isolate: bool | None = None) -> RunResult:
     attach_task(store, episode, task)
     env = {
         **os.environ,
@@ -132,11 +137,12 @@ def _run_in(store: EpisodeStore, episode: Episode, task: Task, command: list[str
     }
     log_path = log(episode) if callable(log) else log
     limit = timeout if timeout is not None else task.limits.seconds
+    isolation, isolated = isolation_for(isolate, store.home, ports, env)
     started = time.monotonic()
-    exit_code, timed_out, error = run_process(command, env, limit, log_path, stop)
+    exit_code, timed_out, error = run_process(command, env, limit, log_path, stop, isolation=isolation)
     seconds = time.monotonic() - started
     detail: dict[str, Any] = {"exit_code": exit_code, "timed_out": timed_out, "seconds": round(seconds, 3),
-                              "command": command}
+                              "command": command, **isolated}
     if error:
         detail["error"] = error
     if stop is not None and stop.is_set():
@@ -162,16 +168,25 @@ POLL = 0.2  # seconds between looks at `stop` while an agent runs
 
 
 def run_process(command: list[str], env: dict[str, str], limit: float, log: Path | None = None,
-                stop: threading.Event | None = None) -> tuple[int | None, bool, str | None]:
+                stop: threading.Event | None = None, *, isolation: Isolation | None = None
+                ) -> tuple[int | None, bool, str | None]:
     """Run the agent in its own process group, so a hung agent and its children can be killed at
     `limit` seconds (or as soon as `stop` is set). Output goes to `log` when given (sweeps keep one
-    per episode), else inherits ours. Returns (exit code or None, timed out, why it could not start)."""
+    per episode), else inherits ours. Returns (exit code or None, timed out, why it could not start).
+    With `isolation`, the agent runs under its launcher, in a network namespace (sandbox/isolation)."""
+    if isolation is not None:
+        why_not = isolation.check(command, env)
+        if why_not:
+            return None, False, why_not
+        command = isolation.wrap(command)
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(open(log, "wb")) if log is not None else None
         try:
+            # dies_with_us: SIGKILLed if we are (the kernel watches this thread, which waits for
+            # the agent below, so it outlives the agent anyway).
             proc = subprocess.Popen(command, env=env, start_new_session=True, stdout=out,
                                     stderr=subprocess.STDOUT if out else None,
-                                    stdin=subprocess.DEVNULL if out else None)
+                                    stdin=subprocess.DEVNULL if out else None, preexec_fn=dies_with_us())
         except OSError as exc:
             return None, False, f"{command[0]}: {exc.strerror or exc}"
         deadline = time.monotonic() + limit

@@ -206,6 +206,22 @@ def agent_reasons(events: list[dict[str, Any]]) -> list[str]:
     return reasons
 
 
+def no_calls_reasons(exchanges: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[str]:
+    """Why a score may rest on nothing: no request of the agent reached the sandbox at all. When
+    the runner says the agent ran without isolation, a client that ignores HTTPS_PROXY (Node's
+    fetch, a Go transport, `curl --noproxy`) is the likely reason, and the ledger cannot show it."""
+    if exchanges or not any(e["kind"] == "agent_exit" for e in events):
+        return []
+    reasons = ["no calls reached the sandbox: the agent made no request through the proxy"]
+    for event in events:
+        detail = event["detail"]
+        if event["kind"] == "agent_exit" and detail.get("isolated") is False:
+            why = detail.get("isolation")
+            reasons.append("isolation was off" + (f" ({why})" if why else "")
+                           + ", so a client that ignores HTTPS_PROXY may have gone around it")
+    return reasons
+
+
 def internal_tables_of(services: list[str] | tuple[str, ...]) -> dict[str, set[str]]:
     from services import get_service
 
@@ -276,6 +292,7 @@ def score_ledger(path: Path | str, *, record: bool = False) -> Score:
             verdict=run_verifier(task, ledger),
         )
         score.reasons += agent_reasons(events)
+        score.reasons += no_calls_reasons(ledger.exchanges(), events)
         faults = ledger.faults()
         score.reasons += fault_notes(faults, ledger.exchanges(), success=score.success)
         score.details["faults"] = len(faults)

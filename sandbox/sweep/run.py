@@ -19,6 +19,7 @@ from typing import Any
 
 from sandbox.errors import SandboxError
 from sandbox.home import Home
+from sandbox.isolation import decide
 from sandbox.ledger import Ledger
 from sandbox.scoring import describe_change, split_setup
 from sandbox.sweep import stats
@@ -31,13 +32,13 @@ Row = dict[str, Any]
 
 
 def run_cell(cell: Cell, command: list[str], home: Home, ports: dict[str, Any], timeout: float | None,
-             stop: threading.Event | None = None) -> tuple[Row, dict[str, Any] | None]:
+             stop: threading.Event | None = None, isolate: bool | None = None) -> tuple[Row, dict[str, Any] | None]:
     """The row and drill-down of one cell. An episode that fails (not the agent: the sandbox, a
     setup step, the scoring) is a failed row with the error in its reasons, not the sweep's end."""
     faults = None if cell.faults == stats.BASELINE else cell.faults
     try:
         run = run_episode(cell.task, command, home=home, ports=ports, faults=faults, timeout=timeout,
-                          extra_env=project_pythonpath(), stop=stop)
+                          extra_env=project_pythonpath(), stop=stop, isolate=isolate)
         details = run.score.details
         drill = drill_down(home, run.episode, run.score.reasons, tail(run.log))
     except Exception as exc:
@@ -93,13 +94,15 @@ def drill_down(home: Home, episode: str, reasons: list[str], agent_log: str) -> 
 
 def run_sweep(plan: SweepPlan, *, home: Home, ports: dict[str, Any], parallel: int = 2,
               timeout: float | None = None, on_done: Callable[[Row], None] | None = None,
-              bootstrap_seed: int = 0, partial: Path | None = None) -> dict[str, Any]:
+              bootstrap_seed: int = 0, partial: Path | None = None, isolate: bool | None = None) -> dict[str, Any]:
     """Run every cell of `plan` in the sandbox at `ports`; returns the results document.
 
     `partial`: a JSON-lines file that gets each row as its episode finishes (flushed to disk), so an
     interrupted or killed sweep keeps every finished result. On KeyboardInterrupt the running agents
-    are killed, their episodes closed and left out of `partial`, and the interrupt goes on up."""
+    are killed, their episodes closed and left out of `partial`, and the interrupt goes on up.
+    `isolate` as in run_task: None runs each agent in its own network namespace where the kernel allows."""
     prepare_templates(home, [cell.seed for cell in plan.cells])
+    decide(isolate)  # probed (and any warning printed) once, here, before the worker threads
     rows: list[Row] = []
     episodes: dict[str, Any] = {}
     stop = threading.Event()
@@ -109,7 +112,7 @@ def run_sweep(plan: SweepPlan, *, home: Home, ports: dict[str, Any], parallel: i
     with contextlib.ExitStack() as stack:
         sink = stack.enter_context(open(partial, "w", encoding="utf-8")) if partial is not None else None
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, parallel)))
-        futures = [pool.submit(run_cell, cell, plan.agents[cell.agent], home, ports, timeout, stop)
+        futures = [pool.submit(run_cell, cell, plan.agents[cell.agent], home, ports, timeout, stop, isolate)
                    for cell in plan.cells]
         try:
             for future in as_completed(futures):

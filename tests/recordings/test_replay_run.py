@@ -122,9 +122,11 @@ def test_sandbox_replay_kills_a_hung_agent_and_its_children_and_logs_how_it_ende
     imported, _ = read_har(json_har(tmp_path))  # no task: the run is `sandbox replay`'s own
     save(imported, tmp_path / "site.jsonl")
     pid_file = tmp_path / "child.pid"
+    # --no-isolate: the pid the agent writes must be the host's (isolated, it is its pid namespace's;
+    # tests/isolation covers the kill of an isolated agent's whole namespace).
     result = subprocess.run(
         [sys.executable, "-m", "sandbox.cli", "--home", str(home.root), "replay", str(tmp_path / "site.jsonl"),
-         "--timeout", "1", "--", sys.executable, "-c", HANGING_AGENT, str(pid_file)],
+         "--timeout", "1", "--no-isolate", "--", sys.executable, "-c", HANGING_AGENT, str(pid_file)],
         capture_output=True, text=True, cwd=REPO, env={**_base_env(), **env}, timeout=60)
     assert result.returncode == 1, result.stdout + result.stderr  # nothing to compare an import with
     child = int(pid_file.read_text())

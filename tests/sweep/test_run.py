@@ -85,7 +85,9 @@ def test_an_interrupted_sweep_keeps_its_finished_rows_and_says_where(running_san
     pid_file = tmp_path / "hang.pid"
     hang = f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(120)"
     out = tmp_path / "out"
-    proc = sweep(running_sandbox.home, out, "--tasks", TASK, "--parallel", "1",
+    # --no-isolate: the pid the agent writes must be the host's (isolated, it is its pid namespace's;
+    # tests/isolation covers the kill of an isolated agent).
+    proc = sweep(running_sandbox.home, out, "--tasks", TASK, "--parallel", "1", "--no-isolate",
                  f"--agent=quick={PY} -c pass", f"--agent=hang={PY} -c \"{hang}\"")
     partial = out / "results.partial.jsonl"
     try:
