@@ -17,6 +17,7 @@ import json
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sandbox.errors import ConfigError, did_you_mean
@@ -74,9 +75,30 @@ def limits_path(home: Home) -> os.PathLike[str]:
     return home.root / FILE_NAME
 
 
+_CACHE: dict[str, tuple[tuple[int, int, int], Limits]] = {}
+
+
 def load_limits(home: Home) -> Limits:
-    """The limits of `home`: its limits.json, else the defaults."""
+    """The limits of `home`: its limits.json, else the defaults. Read again only when the file
+    changes (a stat, not a read and a parse, per episode created)."""
     path = home.root / FILE_NAME
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return Limits()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc}", hint="delete it to use the default limits") from None
+    stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)  # save_limits replaces the file: a new inode
+    cached = _CACHE.get(str(path))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    limits = _read_limits(path)
+    _CACHE[str(path)] = (stamp, limits)
+    return limits
+
+
+def _read_limits(path: os.PathLike[str]) -> Limits:
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -98,3 +120,4 @@ def save_limits(home: Home, limits: Limits) -> None:
     with os.fdopen(fd, "w") as f:
         json.dump(limits.to_dict(), f, indent=2)
     os.replace(tmp, path)
+    _CACHE.pop(str(path), None)
