@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import signal
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator
@@ -150,10 +151,37 @@ class EpisodeHandle:
             merged.update(self.auth_headers(url))
         return self.session.request(method, url, headers=merged, timeout=timeout, **kwargs)
 
-    def run(self, command: list[str], *, timeout: float | None = None) -> subprocess.CompletedProcess:
-        """Run an agent process inside this episode (its output is captured and returned)."""
-        return subprocess.run(command, env={**os.environ, **self.env}, capture_output=True, text=True,
-                              timeout=timeout if timeout is not None else self.task.limits.seconds)
+    def run(self, command: list[str], *, timeout: float | None = None, isolate: bool | None = None
+            ) -> subprocess.CompletedProcess:
+        """Run an agent process inside this episode (its output is captured and returned).
+
+        Like `sandbox run`, the agent runs in its own network namespace whose only way out is the
+        proxy (sandbox/isolation), where the kernel allows it: `isolate=False` runs it without, and
+        `isolate=True` fails where isolation is not available."""
+        from sandbox.errors import ConfigError
+        from sandbox.isolation import isolation_for
+
+        env = {**os.environ, **self.env}
+        isolation, _ = isolation_for(isolate, self.home, self.sandbox.ports, env)
+        if isolation is not None:
+            why_not = isolation.check(command, env)
+            if why_not:
+                raise ConfigError(f"cannot run {command[0]} isolated: {why_not}",
+                                  hint="run it from outside the sandbox home, or pass isolate=False")
+            command = isolation.wrap(command)
+        limit = timeout if timeout is not None else self.task.limits.seconds
+        # Its own process group, killed whole at the limit: the agent's children (and, isolated,
+        # its launcher's namespace) go with it, as under `sandbox run`.
+        with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True) as proc:
+            try:
+                out, err = proc.communicate(timeout=limit)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                raise
+        return subprocess.CompletedProcess(command, proc.returncode, out, err)
 
     def score(self) -> Score:
         """The score so far (partial credit), without finishing the episode."""

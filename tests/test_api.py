@@ -42,6 +42,29 @@ def test_an_agent_process_runs_inside_the_episode(running_sandbox):
     assert ep.result.success
 
 
+IGNORES_THE_PROXY = """
+import os, ssl, urllib.request
+context = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+request = urllib.request.Request("https://api.stripe.com/v1/customers?limit=1",
+                                 headers={"Authorization": "Bearer " + os.environ["STRIPE_API_KEY"]})
+print(opener.open(request, timeout=10).status)
+"""
+
+
+def test_an_agent_process_is_isolated_like_under_sandbox_run(running_sandbox):
+    from sandbox.isolation import isolation_available
+
+    if not isolation_available()[0]:
+        pytest.skip("user namespaces are not available here")
+    with sandbox.episode("refund-duplicate-charge", home=running_sandbox.home) as ep:
+        proc = ep.run([sys.executable, "-c", IGNORES_THE_PROXY])  # no proxy: only isolation can route it
+        assert proc.returncode == 0 and proc.stdout.strip() == "200", proc.stderr
+        with EpisodeStore(running_sandbox.home).ledger(ep.id) as ledger:
+            assert [(e["host"], e["via"], e["status"]) for e in ledger.exchanges()] == [
+                ("api.stripe.com", "proxy", 200)]
+
+
 def test_faults_apply_and_a_retry_without_idempotency_is_a_duplicated_write(running_sandbox):
     with sandbox.episode("refund-duplicate-charge", faults=str(GHOST), home=running_sandbox.home) as ep:
         form = {"charge": FACT["duplicate_charge"], "amount": 1000}
