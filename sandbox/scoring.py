@@ -203,6 +203,11 @@ def agent_reasons(events: list[dict[str, Any]]) -> list[str]:
             reasons.append(f"agent could not start: {detail['error']}")
         elif detail.get("exit_code"):
             reasons.append(f"agent exited with status {detail['exit_code']}")
+    for event in events:  # finished by the reaper (sandbox/reaper.py), not by its runner or operator
+        if event["kind"] == "reaped":
+            detail = event["detail"]
+            reasons.append(f"episode reaped ({detail.get('reason', '?')}: past the home's "
+                           f"{detail.get('limit', 'limit')}), finished and scored as it stood")
     return reasons
 
 

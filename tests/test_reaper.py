@@ -51,6 +51,8 @@ def test_an_episode_past_its_lifetime_is_finished_scored_and_says_why(store, san
     with store.ledger(episode.id) as ledger:
         (score,) = ledger.scores()  # scored like any finished episode (the agent did nothing: a FAIL)
         assert score["task"] == TASK and not score["success"]
+        assert ("episode reaped (lifetime: past the home's episode_lifetime_seconds), finished and scored as it "
+                "stood") in score["reasons"]
     assert reap(sandbox_home, now=born + 1000) == []  # finished episodes are left alone
 
 
