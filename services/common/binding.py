@@ -12,6 +12,7 @@ Routes under `/_sandbox/` are the sandbox's own (health, OpenAPI) and are not bo
 
 from __future__ import annotations
 
+import hmac
 import io
 import threading
 from collections import OrderedDict
@@ -144,7 +145,9 @@ class EpisodeBinding:
             return None
         framing = _framing_error()  # before key_of, which may read a form body for its token
         key = self.key_of(request)
-        via_proxy = request.headers.get(SECRET_HEADER) == self.secret and EPISODE_HEADER in request.headers
+        # Constant-time: an agent calling a fake directly must not learn the secret byte by byte from timings.
+        sent = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
+        via_proxy = hmac.compare_digest(sent, self.secret.encode()) and EPISODE_HEADER in request.headers
         claimed = request.headers.get(EPISODE_HEADER) if via_proxy else None
         if not key:
             return self.on_auth_failure(AuthFailure("missing", episode=claimed))
