@@ -28,6 +28,8 @@ bench: $(STAMP)  ## measure; results land in bench/results/
 	$(BIN)/python bench/bench_faults.py
 	$(BIN)/python bench/bench_replay.py
 	$(BIN)/python bench/bench_eval.py
+	$(BIN)/python bench/bench_limits.py
+	$(BIN)/python bench/bench_isolation.py
 
 up: $(STAMP)
 	$(BIN)/sandbox up
