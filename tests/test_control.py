@@ -280,14 +280,20 @@ BAD_NAMES = ["../x", "../../etc/cron.d/x", "/etc/passwd", "/tmp/x.jsonl", "a/b",
 @pytest.mark.parametrize("mode", ["record", "replay"])
 @pytest.mark.parametrize("name", BAD_NAMES)
 def test_a_recording_is_a_name_never_a_path(home, client, auth, recordings, tmp_path, mode, name):
-    before_files = sorted(tmp_path.parent.rglob("*"))
+    # Where a path-taking API would have written: the name as a path, beside or under the recordings
+    # folder, with and without the suffix (their existence before and after must not change).
+    clean = name.replace("\0", "")
+    targets = {t.resolve() for base in (recordings, Path.cwd()) for t in (base / clean, base / f"{clean}.jsonl")}
+    existed = {t: t.exists() for t in targets}
+    before_files = sorted(tmp_path.rglob("*"))
     before = episode_count(home)
     answer = client.post("/episodes", headers=auth, json={"seed": 7, "mode": mode, "recording": name})
     assert answer.status_code == 400, answer.get_json()
     error = answer.get_json()["error"]
     assert error["type"] == "RecordingError" and error["hint"]
     assert episode_count(home) == before
-    assert sorted(tmp_path.parent.rglob("*")) == before_files
+    assert sorted(tmp_path.rglob("*")) == before_files
+    assert {t: t.exists() for t in targets} == existed
     assert list(recordings.iterdir()) == []
 
 

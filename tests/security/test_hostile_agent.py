@@ -320,7 +320,8 @@ def reach_a_fakes_internal_routes_through_the_proxy(world: World) -> Outcome:
         req = requests.Request("GET", f"https://api.stripe.com{path}", headers=stripe_auth(world)).prepare()
         req.url = f"https://api.stripe.com{path}"
         r = session.send(req, timeout=10)
-        if r.status_code == 200 or '"ok"' in r.text or "openapi" in r.text:
+        # The fakes' internal routes answer 200 with {"ok": true, ...} (health) or an OpenAPI document.
+        if r.status_code < 400 or '"ok": true' in r.text or '"openapi":' in r.text:
             hits.append(f"{path} → {r.status_code}")
     return Outcome(bool(hits), f"internal routes reached: {hits}")
 
@@ -344,12 +345,22 @@ def _body_limit(world: World) -> int:
 
 @attempt
 def send_a_body_over_the_limit(world: World) -> Outcome:
+    """Over plain HTTP the 413 comes back before the body is read; inside TLS the client is usually
+    still uploading when the proxy closes, so it sees the close instead. Either way: refused, ledgered."""
     size = _body_limit(world) + 1024
-    before = world.exchange_count(world.me)
-    r = world.proxied().post("https://api.stripe.com/v1/customers", data=b"x" * size, timeout=60,
-                             headers={**stripe_auth(world), "Content-Type": "application/x-www-form-urlencoded"})
-    rows = world.exchange_count(world.me) - before
-    return Outcome(r.status_code != 413 or rows < 1, f"{size}-byte body → {r.status_code}, {rows} ledger rows")
+    form = {**stripe_auth(world), "Content-Type": "application/x-www-form-urlencoded"}
+    answers = []
+    for scheme in ("http", "https"):
+        before = world.exchange_count(world.me)
+        try:
+            r = world.proxied().post(f"{scheme}://api.stripe.com/v1/customers", data=b"x" * size, timeout=60,
+                                     headers=form)
+            status = r.status_code
+        except requests.ConnectionError:
+            status = None  # closed mid-upload
+        answers.append((scheme, status, world.exchange_count(world.me) - before))
+    through = [a for a in answers if a[1] not in (413, None) or a[2] < 1]
+    return Outcome(bool(through) or answers[0][1] != 413, f"{size}-byte bodies → (scheme, status, rows) {answers}")
 
 
 @attempt
