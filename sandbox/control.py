@@ -40,6 +40,7 @@ import argparse
 import hmac
 import json
 import math
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -328,7 +329,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--public-name", action="append", default=[], metavar="NAME",
                         help="a Host name to accept besides 127.0.0.1, localhost and [::1] (repeatable)")
     args = parser.parse_args(argv)
-    require_loopback(args.host, args.allow_remote, "the control API")
+    try:
+        require_loopback(args.host, args.allow_remote, "the control API")
+    except SandboxError as exc:  # one line and status 2, as from the CLI, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
     home = Home.resolve(args.home)
     app = create_control_app(home, tuple(args.public_name))
     run_wsgi(app, host=args.host, port=args.port, workers=1, threads=4, name="control")

@@ -54,3 +54,12 @@ def test_python_m_sandbox_serve_refuses_a_remote_address(tmp_path):
     assert result.returncode == 2
     assert "refusing to listen on 0.0.0.0: the payments fake is for this machine only" in result.stderr
     assert not (tmp_path / "home").exists()  # refused before the home was made
+
+
+@pytest.mark.parametrize("module", ["sandbox.control", "sandbox.proxy"])
+def test_python_m_control_and_proxy_refuse_a_remote_address_without_a_traceback(tmp_path, module):
+    flag = "--host" if module == "sandbox.control" else "--listen-host"
+    result = subprocess.run([sys.executable, "-m", module, "--home", str(tmp_path / "home"), flag, "0.0.0.0"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "refusing to listen on 0.0.0.0" in result.stderr and "Traceback" not in result.stderr
