@@ -5,6 +5,7 @@
     ├── TaskError                task file missing, malformed or inconsistent
     ├── EpisodeError             unknown / finished episode, bad credentials
     ├── LedgerError              ledger file missing or of another schema
+    ├── RecordingError           a recording (or a file to import) that cannot be read
     └── ServiceError             unknown service id, service failed to start
 
 The CLI turns any of these into a one-line message and exit status 2; anything else is a bug.
@@ -43,6 +44,11 @@ class LedgerError(SandboxError):
 
 class ServiceError(SandboxError):
     pass
+
+
+class RecordingError(SandboxError):
+    """A recording (or a file to import) that cannot be read: the message names the file and place.
+    Here, not in sandbox.recordings.format, so that format and redact need not import each other."""
 
 
 def did_you_mean(name: str, choices: list[str] | tuple[str, ...]) -> str:

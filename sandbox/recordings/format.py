@@ -22,15 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.errors import SandboxError
+from sandbox.errors import RecordingError  # defined there; the recordings modules import it from here too
+from sandbox.recordings.redact import Redactor
 
 FORMAT = "agent-sandbox-recording"
 VERSION = 1
 SUFFIX = ".jsonl"
-
-
-class RecordingError(SandboxError):
-    """A recording (or a file to import) that cannot be read: the message names the file and place."""
 
 
 @dataclass
@@ -226,8 +223,6 @@ def _parse_line(path: Path | str, number: int, raw: str) -> dict[str, Any]:
 
 
 def _check_header(path: Path | str, header: dict[str, Any]) -> None:
-    from sandbox.recordings.redact import Redactor  # it imports this module
-
     if header.get("format") != FORMAT:
         raise RecordingError(
             f"{path}:1: not an agent-sandbox recording (format {header.get('format')!r}, expected {FORMAT!r})",

@@ -37,7 +37,7 @@ from json.decoder import scanstring
 from json.scanner import NUMBER_RE
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
-from sandbox.recordings.format import RecordingError
+from sandbox.errors import RecordingError
 
 MARK = "REDACTED"
 
