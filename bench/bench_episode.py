@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sandbox.episodes import EpisodeStore  # noqa: E402
+from sandbox.episodes.store import EpisodeStore  # noqa: E402
+from sandbox.episodes.templates import ensure_templates  # noqa: E402
 from sandbox.home import Home  # noqa: E402
 from sandbox.limits import Limits, save_limits  # noqa: E402
-from sandbox.templates import ensure_templates  # noqa: E402
 
 GOAL_MS = 5.0
 

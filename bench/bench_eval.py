@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sandbox.home import Home  # noqa: E402
-from sandbox.scoring import score_ledger  # noqa: E402
-from sandbox.supervisor import Sandbox  # noqa: E402
+from sandbox.run.supervisor import Sandbox  # noqa: E402
+from sandbox.scoring.score import score_ledger  # noqa: E402
 from sandbox.sweep import build_plan, run_sweep  # noqa: E402
 
 GOAL_SCORE_MS = 20.0

@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 import mitmproxy.version  # noqa: E402
 from bench_proxy import Children, Target, cpu_seconds, free_port, http_ok, load  # noqa: E402
 
-from sandbox.episodes import EpisodeStore  # noqa: E402
+from sandbox.episodes.ledger import Ledger  # noqa: E402
+from sandbox.episodes.store import EpisodeStore  # noqa: E402
 from sandbox.faults import load_profile  # noqa: E402
 from sandbox.home import Home  # noqa: E402
-from sandbox.ledger import Ledger  # noqa: E402
 
 GOAL = 0.90
 RULES = 50
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
         fake_port, proxy_port = free_port(), free_port()
         fake = children.start(
             "payments",
-            [*py, "sandbox.serve", "payments", "--home", str(home.root), "--port", str(fake_port)],
+            [*py, "sandbox.run.serve", "payments", "--home", str(home.root), "--port", str(fake_port)],
             http_ok(f"http://127.0.0.1:{fake_port}/_sandbox/health"),
         )
         proxy = children.start(

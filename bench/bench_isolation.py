@@ -3,7 +3,7 @@
 
     python bench/bench_isolation.py [--requests 2000] [--concurrency 16] [--rounds 3] [--starts 30]
 
-One embedded sandbox (sandbox.supervisor.Sandbox: proxy, fakes in gunicorn, control API), one live
+One embedded sandbox (sandbox.run.supervisor.Sandbox: proxy, fakes in gunicorn, control API), one live
 episode. The load generator is an aiohttp client in a child process (this file, `--loadgen`),
 started either plainly or under the launcher exactly as `sandbox run` starts an agent. Scenarios:
 
@@ -15,7 +15,7 @@ started either plainly or under the launcher exactly as `sandbox run` starts an 
                       fetch does (relay: SNI → CONNECT into the proxy)
 
 Rounds rotate through the scenarios; the median round is reported. Start cost: `true` run through
-sandbox.runner.run_process, with and without isolation, `--starts` times each (median, p90).
+sandbox.run.runner.run_process, with and without isolation, `--starts` times each (median, p90).
 
 Writes bench/results/isolation.json and bench/results/isolation.md.
 """
@@ -100,12 +100,12 @@ def main() -> None:
         loadgen(args.loadgen)
         return
 
-    from sandbox.agent_env import agent_env
-    from sandbox.episodes import EpisodeStore
+    from sandbox.episodes.store import EpisodeStore
     from sandbox.home import Home
     from sandbox.isolation import Isolation, available
-    from sandbox.runner import run_process
-    from sandbox.supervisor import Sandbox
+    from sandbox.run.agent_env import agent_env
+    from sandbox.run.runner import run_process
+    from sandbox.run.supervisor import Sandbox
 
     ok, why = available()
     if not ok:

@@ -2,7 +2,7 @@
 
     python bench/bench_limits.py [--uploads 10] [--upload-mb 300]
 
-The real proxy (`python -m sandbox.proxy`) in front of the real payments fake (`python -m sandbox.serve
+The real proxy (`python -m sandbox.proxy`) in front of the real payments fake (`python -m sandbox.run.serve
 payments`), a fresh home with the default limits (max_body_bytes 8 MiB, ledger_body_bytes 64 KiB).
 Phases, each with `--uploads` concurrent plain-HTTP POSTs to http://api.stripe.com/v1/files through
 the proxy, every body generated lazily from one 1 MiB block (the bench never holds a whole body):
@@ -49,9 +49,9 @@ import mitmproxy.version  # noqa: E402
 sys.path.insert(0, str(ROOT / "bench"))
 from bench_proxy import Children, free_port, http_ok  # noqa: E402
 
-from sandbox.episodes import EpisodeStore  # noqa: E402
+from sandbox.episodes.ledger import Ledger  # noqa: E402
+from sandbox.episodes.store import EpisodeStore  # noqa: E402
 from sandbox.home import Home  # noqa: E402
-from sandbox.ledger import Ledger  # noqa: E402
 from sandbox.limits import Limits  # noqa: E402
 
 GOAL_MB = 300
@@ -215,7 +215,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
     try:
         fake_port, proxy_port, big_port = free_port(), free_port(), free_port()
         children.start("payments",
-                       [*py, "sandbox.serve", "payments", "--home", str(home.root), "--port", str(fake_port)],
+                       [*py, "sandbox.run.serve", "payments", "--home", str(home.root), "--port", str(fake_port)],
                        http_ok(f"http://127.0.0.1:{fake_port}/_sandbox/health"))
         proxy = children.start(
             "sandbox_proxy",

@@ -2,7 +2,7 @@
 
     python bench/bench_proxy.py [--requests 3000] [--concurrency 16] [--rounds 3]
 
-One run, one machine, the same payments fake (gunicorn, `python -m sandbox.serve payments`) and the
+One run, one machine, the same payments fake (gunicorn, `python -m sandbox.run.serve payments`) and the
 same request, `GET /v1/customers/<id>` with the episode's API key, in four scenarios:
 
     direct         straight to the fake                                    (what the fake can do)
@@ -44,9 +44,9 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 import mitmproxy.version  # noqa: E402
 
-from sandbox.episodes import EpisodeStore  # noqa: E402
+from sandbox.episodes.ledger import Ledger  # noqa: E402
+from sandbox.episodes.store import EpisodeStore  # noqa: E402
 from sandbox.home import Home  # noqa: E402
-from sandbox.ledger import Ledger  # noqa: E402
 
 GOAL = 0.90
 START_TIMEOUT = 60.0
@@ -210,7 +210,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
         fake_port, proxy_port, bare_port = free_port(), free_port(), free_port()
         fake = children.start(
             "payments",
-            [*py, "sandbox.serve", "payments", "--home", str(home.root), "--port", str(fake_port)],
+            [*py, "sandbox.run.serve", "payments", "--home", str(home.root), "--port", str(fake_port)],
             http_ok(f"http://127.0.0.1:{fake_port}/_sandbox/health"),
         )
         sandbox = children.start(
@@ -323,7 +323,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
             "concurrency": args.concurrency,
             "warmup_per_round": args.warmup,
             "rounds": args.rounds,
-            "fake": "gunicorn gthread, 2 workers x 4 threads (sandbox.serve defaults)",
+            "fake": "gunicorn gthread, 2 workers x 4 threads (sandbox.run.serve defaults)",
             "bare": "mitmdump -q --mode reverse:http://127.0.0.1:<fake> (stock default addons)",
         },
         "scenarios": scenarios,

@@ -267,9 +267,9 @@ def offline_reason() -> str | None:
 
 
 def run(args: argparse.Namespace, tmp: Path) -> dict:
-    from sandbox.episodes import EpisodeStore
+    from sandbox.episodes.ledger import Ledger
+    from sandbox.episodes.store import EpisodeStore
     from sandbox.home import Home
-    from sandbox.ledger import Ledger
 
     http_part, stripe_part = http_exchanges(args.exchanges), stripe_exchanges(args.exchanges)
     exchanges = http_part + stripe_part

@@ -5,7 +5,7 @@
         ep.run(["python", "my_agent.py"])
     print(ep.result.render())
 
-`episode`, `start_episode` and `open_sandbox` are imported on first use (sandbox.api), so that
+`episode`, `start_episode` and `open_sandbox` are imported on first use (sandbox.interfaces.api), so that
 `import sandbox.<module>` stays as cheap as it was: the proxy and the fakes import this package too.
 """
 
@@ -20,7 +20,7 @@ __all__ = ["episode", "open_sandbox", "start_episode"]
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from sandbox import api
+        from sandbox.interfaces import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'sandbox' has no attribute {name!r}")

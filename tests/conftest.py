@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from sandbox.episodes import EpisodeStore
+from sandbox.episodes.store import EpisodeStore
 from sandbox.home import Home
 
 # Tests never reach beyond loopback: make sure no inherited proxy setting sends them elsewhere.
@@ -29,7 +29,7 @@ def store(sandbox_home):
 @pytest.fixture(scope="session")
 def running_sandbox(tmp_path_factory):
     """One embedded sandbox (fakes, control API, proxy) for the session, on free ports."""
-    from sandbox.supervisor import Sandbox
+    from sandbox.run.supervisor import Sandbox
 
     home = Home.resolve(tmp_path_factory.mktemp("sandbox-home"))
     with Sandbox(home, ephemeral=True, workers=1) as sandbox:

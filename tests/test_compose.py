@@ -48,11 +48,11 @@ def test_compose_file_runs_only_our_commands_with_valid_options():
 
 
 def test_parts_listening_beyond_loopback_in_their_container_say_so():
-    """Each part refuses a non-loopback address without --allow-remote (sandbox/bind.py); in a
+    """Each part refuses a non-loopback address without --allow-remote (sandbox/run/bind.py); in a
     container it must listen on 0.0.0.0, so the compose file has to say --allow-remote, and
     without it the part would refuse to start."""
-    from sandbox.bind import is_loopback, require_loopback
     from sandbox.errors import ConfigError
+    from sandbox.run.bind import is_loopback, require_loopback
 
     spec = yaml.safe_load(COMPOSE.read_text())
     for name, service in spec["services"].items():

@@ -13,9 +13,9 @@ import pytest
 import requests
 import stripe
 
-from sandbox.agent_env import agent_env
-from sandbox.episodes import EpisodeStore
-from sandbox.scoring import score_ledger
+from sandbox.episodes.store import EpisodeStore
+from sandbox.run.agent_env import agent_env
+from sandbox.scoring.score import score_ledger
 from sandbox.world import world
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,7 +176,7 @@ def test_a_hanging_agent_is_killed_at_the_time_limit_and_scored(sandbox):
 
 
 def test_control_api_creates_and_finishes_a_scored_episode(sandbox):
-    from sandbox.control import ControlClient
+    from sandbox.interfaces.control import ControlClient
 
     control = ControlClient(sandbox.home, sandbox.control_port, timeout=10)
     status, created = control.post("/episodes", {"task": "refund-duplicate-charge"})

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.templates import build_service_db
+from sandbox.episodes.templates import build_service_db
 from sandbox.world import world
 
 SEED = 7

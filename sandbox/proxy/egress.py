@@ -31,7 +31,7 @@ from collections.abc import MutableMapping, Sequence
 from mitmproxy import connection, ctx, exceptions, http, tcp
 from mitmproxy.proxy import server_hooks
 
-from sandbox.episodes import Episode, HostPatterns
+from sandbox.episodes.store import Episode, HostPatterns
 from sandbox.proxy.flows import EPISODE, OUTCOME, sandbox_answer
 from sandbox.proxy.route import Routes
 

@@ -26,7 +26,7 @@ from collections.abc import MutableMapping
 
 from mitmproxy import connection, http, tcp
 
-from sandbox.episodes import Episode, EpisodeStore
+from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.home import Home
 from sandbox.limits import load_limits
 from sandbox.proxy.flows import EPISODE, sandbox_answer

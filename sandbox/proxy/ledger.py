@@ -20,7 +20,7 @@ late flow of theirs still needs to finish.
 
 Raw TCP inside a tunnel (not HTTP) is written too, as method CONNECT, scheme `tcp`, no bodies.
 
-What is written is redacted and capped by `sandbox.ledger.Ledger` (the recordings' redactor, with the
+What is written is redacted and capped by `sandbox.episodes.ledger.Ledger` (the recordings' redactor, with the
 record stage's `record_redact_fields` / `record_redact_patterns` options, and the episode's own API
 keys as known secrets; bodies cut to the home's `ledger_body_bytes`). A flow that ends in an error
 before its `request` hook (a body refused by the body limit) is begun in `error`, so it has a row too.
@@ -34,9 +34,9 @@ import time
 
 from mitmproxy import ctx, exceptions, http, tcp
 
+from sandbox.episodes.ledger import Ledger, default_redactor
 from sandbox.errors import LedgerError
 from sandbox.home import Home
-from sandbox.ledger import Ledger, default_redactor
 from sandbox.limits import load_limits
 from sandbox.proxy.episode import EpisodeDirectory
 from sandbox.proxy.flows import EPISODE, EXCHANGE, FAULTS, OUTCOME, SERVICE, decoded_body, sandbox_answer

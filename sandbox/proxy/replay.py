@@ -49,8 +49,8 @@ from mitmproxy import ctx, exceptions, http
 from mitmproxy.http import status_codes
 from mitmproxy.proxy import server_hooks
 
+from sandbox.episodes.ledger import Ledger
 from sandbox.home import Home
-from sandbox.ledger import Ledger
 from sandbox.proxy.flows import ANSWERED_BY, EPISODE, OUTCOME, SERVICE, decoded_body, sandbox_answer
 from sandbox.proxy.route import Routes
 from sandbox.recordings.format import Exchange, RecordedResponse, RecordingError, read_recording

@@ -56,7 +56,7 @@ class Routes:
             if service not in targets:
                 raise ConfigError(
                     f"host {host} routes to service {service!r}, but no address was given for it",
-                    hint=f"pass --service {service}=PORT (where `python -m sandbox.serve {service}` listens)",
+                    hint=f"pass --service {service}=PORT (where `python -m sandbox.run.serve {service}` listens)",
                 )
         return cls({normalize_host(h): s for h, s in hosts.items()}, targets)
 

@@ -28,12 +28,12 @@ from collections.abc import Iterable, Mapping
 
 from mitmproxy import ctx, exceptions, options
 
-from sandbox.bind import require_loopback
 from sandbox.errors import ConfigError, SandboxError
 from sandbox.home import Home
 from sandbox.limits import load_limits
 from sandbox.proxy import sandbox_addons
 from sandbox.proxy.route import Routes, parse_pairs
+from sandbox.run.bind import require_loopback
 
 logger = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ rule.
 
 Memory: a stream can be endless, and the agent's or the upstream's choice. What this stage keeps of
 it is bounded: the first `ledger_body_bytes` (the ledger keeps no more anyway), with the length and
-SHA-256 of the whole stream counted as it goes (`sandbox.ledger.BodyDigest`, in
+SHA-256 of the whole stream counted as it goes (`sandbox.episodes.ledger.BodyDigest`, in
 `flow.metadata[STREAM_DIGEST]`); `response.data.content` is set to that head only. The record stage's
 own tap (record mode) still keeps the whole stream, which its recording needs.
 """
@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from mitmproxy import http
 
-from sandbox.ledger import DEFAULT_BODY_CAP, BodyDigest
+from sandbox.episodes.ledger import DEFAULT_BODY_CAP, BodyDigest
 from sandbox.proxy.faults import _PENDING as FAULTS_PENDING  # faults waiting for the complete answer
 from sandbox.recordings.stream import StreamTap, is_sse, is_stream
 

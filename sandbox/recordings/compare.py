@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sandbox.ledger import Ledger
+from sandbox.episodes.ledger import Ledger
 from sandbox.recordings.redact import Redactor
 
 # Wall-clock durations in the reasons of a time-limit overrun ("time: 5.1 s, limit 5 s") differ between runs.

@@ -171,7 +171,7 @@ def read_partial(path: Path | str, episode_id: str) -> tuple[list[Exchange], dic
 def finalize(episode_id: str, recording: str | Path, ledger_path: Path, name: str | None = None) -> Path:
     """Turn the episode's partial recording into the recording file, with the header and the state
     changes from its ledger. Returns the path written."""
-    from sandbox.ledger import Ledger
+    from sandbox.episodes.ledger import Ledger
 
     path = Path(recording)
     if not partial_path(path, episode_id).exists() and path.exists():

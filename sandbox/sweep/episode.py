@@ -1,4 +1,4 @@
-"""One scored episode around one agent process, quietly: `sandbox run` (sandbox.runner.run_task)
+"""One scored episode around one agent process, quietly: `sandbox run` (sandbox.run.runner.run_task)
 with the agent's output in `<episode folder>/agent.log`, as many agents run at once under a
 progress bar, and the episode named by its id.
 
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.episodes import Episode, EpisodeStore
+from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.home import Home
-from sandbox.runner import run_task
-from sandbox.scoring import Score
+from sandbox.run.runner import run_task
+from sandbox.scoring.score import Score
 from sandbox.tasks import Task
 
 ROOT = Path(__file__).resolve().parent.parent.parent

@@ -17,11 +17,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from sandbox.episodes.ledger import Ledger
 from sandbox.errors import SandboxError
 from sandbox.home import Home
 from sandbox.isolation import decide
-from sandbox.ledger import Ledger
-from sandbox.scoring import describe_change, split_setup
+from sandbox.scoring.score import describe_change, split_setup
 from sandbox.sweep import stats
 from sandbox.sweep.episode import prepare_templates, project_pythonpath, run_episode, tail
 from sandbox.sweep.plan import Cell, SweepPlan

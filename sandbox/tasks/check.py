@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.home import Home
-from sandbox.scoring import Score
+from sandbox.scoring.score import Score
 from sandbox.sweep.episode import prepare_templates, project_pythonpath, run_episode
 from sandbox.tasks.model import Task
 
@@ -112,7 +112,7 @@ def check_tasks(tasks: list[Task], *, home: Home, ports: dict[str, Any] | None =
     """Check every task, in the sandbox at `ports` or in one started for the whole check."""
     if ports is not None:
         return [check_task(t, home=home, ports=ports, strict=strict, jobs=jobs) for t in tasks]
-    from sandbox.supervisor import Sandbox
+    from sandbox.run.supervisor import Sandbox
 
     # No proxy-wide allow list: each task's allowed_hosts go with its own episodes (run_task), not to all.
     with Sandbox(home, ephemeral=True, workers=1) as sandbox:

@@ -373,7 +373,7 @@ def _canaries(items: Any, check: _Checker, substitute: Any, private: tuple[Any, 
 def _allowed_hosts(value: Any, check: _Checker) -> list[str]:
     """Each entry a host or `*.suffix`, checked as the episode will check it, so a typo fails when
     the task loads, naming the file and the entry, not when its first episode is created."""
-    from sandbox.episodes import HostPatterns  # the episode's own rule: one definition of a usable host
+    from sandbox.episodes.store import HostPatterns  # the episode's own rule: one definition of a usable host
 
     if not isinstance(value, list):
         check.fail("allowed_hosts", f"expected a list of hostnames, got {value!r}", "e.g. [api.example.org]")

@@ -12,9 +12,9 @@ import json
 import sqlite3
 from typing import Any
 
+from sandbox.episodes.ledger import Ledger
 from sandbox.errors import TaskError, did_you_mean
 from sandbox.home import Home
-from sandbox.ledger import Ledger
 from sandbox.tasks.model import SetupStep, Task
 from services.common.db import open_service_db, sync_changes, write_transaction
 

@@ -23,9 +23,9 @@ from pathlib import Path
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
-from sandbox.episodes import Episode, EpisodeStore
+from sandbox.episodes.ledger import Ledger
+from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.home import Home, proxy_secret
-from sandbox.ledger import Ledger
 from sandbox.limits import load_limits
 from services.common.db import ExchangeContext, open_service_db, sync_changes
 

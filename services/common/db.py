@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from sandbox.ledger import Ledger
+from sandbox.episodes.ledger import Ledger
 
 CHANGES_TABLE = """
 CREATE TABLE IF NOT EXISTS _sandbox_changes (

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.agent_env import agent_env
-from sandbox.episodes import EpisodeStore
+from sandbox.episodes.store import EpisodeStore
 from sandbox.isolation import Isolation, available
-from sandbox.runner import run_process
+from sandbox.run.agent_env import agent_env
+from sandbox.run.runner import run_process
 
 pytestmark = pytest.mark.skipif(not available()[0], reason=f"isolation unavailable here: {available()[1]}")
 

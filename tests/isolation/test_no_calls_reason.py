@@ -1,9 +1,9 @@
-"""The score explains an episode in which no request reached the sandbox (sandbox/scoring.py), from
+"""The score explains an episode in which no request reached the sandbox (sandbox/scoring/score.py), from
 the ledger's events alone, so it stays reproducible from the ledger file."""
 
 from __future__ import annotations
 
-from sandbox.scoring import no_calls_reasons
+from sandbox.scoring.score import no_calls_reasons
 
 EXIT = {"kind": "agent_exit", "detail": {"exit_code": 1, "timed_out": False}}
 NO_CALLS = "no calls reached the sandbox: the agent made no request through the proxy"

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from sandbox.cli import main
+from sandbox.episodes.ledger import Ledger
 from sandbox.isolation import available
-from sandbox.ledger import Ledger
 from sandbox.tasks import load_task
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def _events(home, episode: str) -> list[dict]:
 
 
 def test_node_fetch_without_proxy_code_is_routed_and_ledgered(running_sandbox):
-    from sandbox.runner import run_task
+    from sandbox.run.runner import run_task
 
     result = run_task(load_task("refund-duplicate-charge"), ["node", "-e", FETCH], home=running_sandbox.home,
                       ports=running_sandbox.ports, timeout=30)
@@ -73,9 +73,9 @@ def test_a_sweep_isolates_its_agents(running_sandbox):
 
 
 def test_the_pytest_plugins_episode_runs_an_isolated_agent(running_sandbox):
-    from sandbox.agent_env import agent_env
-    from sandbox.episodes import EpisodeStore
-    from sandbox.pytest_plugin import SandboxEpisode
+    from sandbox.episodes.store import EpisodeStore
+    from sandbox.interfaces.pytest_plugin import SandboxEpisode
+    from sandbox.run.agent_env import agent_env
 
     home, ports = running_sandbox.home, running_sandbox.ports
     store = EpisodeStore(home)

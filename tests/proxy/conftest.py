@@ -34,9 +34,9 @@ with warnings.catch_warnings():
     import mitmproxy.addons  # noqa: F401
 
 import services
-from sandbox.episodes import Episode, EpisodeStore
+from sandbox.episodes.ledger import Ledger
+from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.home import Home
-from sandbox.ledger import Ledger
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 30.0

@@ -17,14 +17,14 @@ import pytest
 import requests
 
 import services
-from sandbox.episodes import Episode, EpisodeStore, HostPatterns
+from sandbox.episodes.ledger import Ledger
+from sandbox.episodes.store import Episode, EpisodeStore, HostPatterns
 from sandbox.home import Home
-from sandbox.ledger import Ledger
 from sandbox.proxy.egress import Egress
 from sandbox.proxy.route import Routes
 from sandbox.recordings.format import read_recording
 from sandbox.recordings.store import finalize
-from sandbox.runner import run_task
+from sandbox.run.runner import run_task
 from sandbox.tasks import load_task
 from tests.proxy.conftest import ProxyProcess, StandIn, agent, running_proxy, stand_in
 
@@ -190,7 +190,7 @@ def test_run_task_takes_the_tasks_allowed_hosts_to_a_running_sandbox(running_san
 
 @pytest.mark.slow
 def test_control_api_episodes_get_their_allowed_hosts(running_sandbox, internet, tmp_path):
-    from sandbox.control import control_headers
+    from sandbox.interfaces.control import control_headers
 
     control = f"http://127.0.0.1:{running_sandbox.ports['control']}/episodes"
     headers = control_headers(running_sandbox.home)  # the operator's token: agents never get it

@@ -13,10 +13,10 @@ import pytest
 import requests
 import stripe
 
-from sandbox.agent_env import agent_env
-from sandbox.episodes import EpisodeStore
+from sandbox.episodes.store import EpisodeStore
 from sandbox.faults import load_profile
 from sandbox.faults.engine import Call, EpisodeFaults, latency_ms
+from sandbox.run.agent_env import agent_env
 from sandbox.world import world
 
 pytestmark = pytest.mark.slow
@@ -381,7 +381,7 @@ def test_the_control_api_creates_an_episode_with_a_profile(sandbox):
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def create(body: dict) -> tuple[int, dict]:
-        from sandbox.control import control_headers
+        from sandbox.interfaces.control import control_headers
 
         request = urllib.request.Request(f"http://127.0.0.1:{sandbox.control_port}/episodes", method="POST",
                                          data=json.dumps(body).encode(), headers=control_headers(sandbox.home))

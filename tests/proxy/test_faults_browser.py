@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.episodes import Episode, EpisodeStore
+from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.home import Home
-from sandbox.supervisor import running_service
+from sandbox.run.supervisor import running_service
 from sandbox.world import world
 from services.helpdesk.seed import agent_email
 from tests.proxy.conftest import running_proxy

@@ -11,8 +11,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from zenpy import Zenpy
 
-from sandbox.agent_env import agent_env
-from sandbox.episodes import EpisodeStore
+from sandbox.episodes.store import EpisodeStore
+from sandbox.run.agent_env import agent_env
 from sandbox.world import world
 
 pytestmark = pytest.mark.slow

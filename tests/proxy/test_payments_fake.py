@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.episodes import EpisodeStore
+from sandbox.episodes.store import EpisodeStore
 from sandbox.home import Home
-from sandbox.supervisor import running_service
+from sandbox.run.supervisor import running_service
 from tests.proxy.conftest import agent, running_proxy
 
 pytestmark = pytest.mark.slow

@@ -156,9 +156,9 @@ def test_an_agent_pasting_its_keys_into_an_issue_and_a_comment_leaves_none_in_th
     from zenpy import Zenpy
     from zenpy.lib.api_objects import Comment
 
-    from sandbox.agent_env import agent_env
-    from sandbox.episodes import EpisodeStore
-    from sandbox.runner import finish_and_score
+    from sandbox.episodes.store import EpisodeStore
+    from sandbox.run.agent_env import agent_env
+    from sandbox.run.runner import finish_and_score
     from sandbox.world import world as make_world
 
     home = running_sandbox.home

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.ledger import Ledger
+from sandbox.episodes.ledger import Ledger
 from sandbox.recordings.format import read_recording
 from sandbox.recordings.store import save
 from tests.proxy.conftest import agent

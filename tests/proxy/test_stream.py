@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import services
-from sandbox.episodes import Episode
+from sandbox.episodes.store import Episode
 from sandbox.home import Home
 from tests.proxy.conftest import Episodes, agent, running_proxy
 from tests.recordings.helpers import SSE_EVENTS

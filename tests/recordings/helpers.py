@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import services
-from sandbox.episodes import Episode, EpisodeStore
+from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.recordings.store import finalize
 
 SSE_EVENTS = [b"event: delta\ndata: {\"text\": \"Hel\"}\n\n", b"event: delta\ndata: {\"text\": \"lo\"}\n\n",

@@ -14,8 +14,8 @@ import pytest
 from sandbox.home import Home
 from sandbox.recordings.compare import differences, summarize
 from sandbox.recordings.format import read_recording
-from sandbox.runner import run_task
-from sandbox.supervisor import running_service
+from sandbox.run.runner import run_task
+from sandbox.run.supervisor import running_service
 from sandbox.tasks import load_task
 from tests.proxy.conftest import running_proxy, stand_in
 
@@ -113,7 +113,7 @@ def _dead(pid: int) -> bool:
 
 
 def test_sandbox_replay_kills_a_hung_agent_and_its_children_and_logs_how_it_ended(recorded, tmp_path):
-    from sandbox.ledger import Ledger
+    from sandbox.episodes.ledger import Ledger
     from sandbox.recordings.har import read_har
     from sandbox.recordings.store import save
     from tests.proxy.test_replay import json_har

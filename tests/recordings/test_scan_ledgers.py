@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from sandbox.cli import main
+from sandbox.episodes.ledger import Ledger, create_ledger_file
 from sandbox.home import Home
-from sandbox.ledger import Ledger, create_ledger_file
 from sandbox.recordings.format import Exchange, RecordedRequest, RecordedResponse
 from sandbox.recordings.store import append_partial, partial_path, write_atomic
 

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from sandbox.agent_env import agent_env
-from sandbox.episodes import Episode, EpisodeStore
+from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.home import Home, control_token, proxy_secret
 from sandbox.limits import load_limits
+from sandbox.run.agent_env import agent_env
 
 pytestmark = pytest.mark.slow
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.episodes import EpisodeStore
+from sandbox.episodes.store import EpisodeStore
 from sandbox.isolation import isolation_available
-from sandbox.runner import run_task
+from sandbox.run.runner import run_task
 from sandbox.tasks import load_task
 
 pytestmark = pytest.mark.slow

@@ -15,9 +15,9 @@ import pytest
 import requests
 from slack_sdk import WebClient
 
-from sandbox.episodes import Episode, EpisodeStore
+from sandbox.episodes.ledger import Ledger
+from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.home import Home
-from sandbox.ledger import Ledger
 from sandbox.world import World, world
 from tests.services.conftest import SEED, serve_app
 

@@ -14,9 +14,9 @@ import pytest
 import requests
 from github import Auth, Github
 
-from sandbox.episodes import Episode, EpisodeStore
+from sandbox.episodes.ledger import Ledger
+from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.home import Home
-from sandbox.ledger import Ledger
 from sandbox.world import world
 from tests.services.conftest import SEED, serve_app
 

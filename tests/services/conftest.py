@@ -16,9 +16,9 @@ import requests
 import stripe
 from werkzeug.serving import make_server
 
-from sandbox.episodes import Episode, EpisodeStore
+from sandbox.episodes.ledger import Ledger
+from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.home import Home
-from sandbox.ledger import Ledger
 
 SEED = 7
 

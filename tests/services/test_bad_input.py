@@ -31,9 +31,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from sandbox.episodes import Episode, EpisodeStore
+from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.home import Home
-from sandbox.supervisor import running_service
+from sandbox.run.supervisor import running_service
 from sandbox.world import World, world
 from services import ServiceSpec, get_service, service_ids
 

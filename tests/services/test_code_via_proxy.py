@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from github import Auth, Github
 
-from sandbox.agent_env import agent_env
-from sandbox.episodes import Episode, EpisodeStore
+from sandbox.episodes.store import Episode, EpisodeStore
+from sandbox.run.agent_env import agent_env
 from tests.services.code_fixtures import BOT, ORG, REPO, W
 
 TRIAGE = W.code.facts["triage"]["issues"][0]

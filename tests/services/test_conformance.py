@@ -19,9 +19,9 @@ import pytest
 import requests
 from flask import Flask
 
-from sandbox.episodes import EpisodeStore
+from sandbox.episodes.store import EpisodeStore
+from sandbox.episodes.templates import build_service_db
 from sandbox.home import Home
-from sandbox.templates import build_service_db
 from sandbox.world import world
 from services import ServiceSpec, get_service, service_ids
 from tests.services.conftest import serve_app

@@ -10,8 +10,8 @@ from zenpy import Zenpy
 from zenpy.lib.api_objects import Comment
 from zenpy.lib.exception import APIException
 
-from sandbox.agent_env import agent_env
-from sandbox.episodes import EpisodeStore
+from sandbox.episodes.store import EpisodeStore
+from sandbox.run.agent_env import agent_env
 from sandbox.world import world
 
 FACTS = world(7).facts

@@ -10,9 +10,9 @@ import pytest
 import requests
 import stripe
 
-from sandbox.episodes import EpisodeStore
+from sandbox.episodes.store import EpisodeStore
+from sandbox.episodes.templates import ensure_templates
 from sandbox.home import Home, proxy_secret
-from sandbox.templates import ensure_templates
 from sandbox.world import world
 from services.common.binding import EPISODE_HEADER, EXCHANGE_HEADER, SECRET_HEADER
 from tests.services.conftest import SEED, serve_app

@@ -1,4 +1,4 @@
-"""The payments fake as it really runs: `python -m sandbox.serve payments` (gunicorn workers)."""
+"""The payments fake as it really runs: `python -m sandbox.run.serve payments` (gunicorn workers)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 import stripe
 
-from sandbox.episodes import EpisodeStore
+from sandbox.episodes.store import EpisodeStore
 from sandbox.home import Home
-from sandbox.supervisor import running_service
+from sandbox.run.supervisor import running_service
 from sandbox.world import world
 from tests.services.conftest import SEED
 

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from sandbox.templates import build_service_db
+from sandbox.episodes.templates import build_service_db
 from sandbox.world import world
 from services import get_service
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sandbox.episodes import EpisodeStore
-from sandbox.ledger import Ledger
+from sandbox.episodes.ledger import Ledger
+from sandbox.episodes.store import EpisodeStore
 from sandbox.sweep import build_plan, run_sweep, write_results
 from sandbox.sweep.plan import Cell
 from sandbox.tasks import load_task

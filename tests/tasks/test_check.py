@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sandbox.scoring import score_ledger
+from sandbox.scoring.score import score_ledger
 from sandbox.sweep.episode import project_pythonpath, run_episode
 from sandbox.tasks import library_ids, load_task
 from sandbox.tasks.check import check_task

@@ -3,8 +3,8 @@
 import pytest
 
 from sandbox.errors import TaskError
-from sandbox.runner import attach_task
-from sandbox.scoring import score_ledger
+from sandbox.run.runner import attach_task
+from sandbox.scoring.score import score_ledger
 from sandbox.tasks.model import parse_task
 from sandbox.tasks.registry import service_tables
 from sandbox.world import world

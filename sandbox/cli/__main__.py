@@ -1,0 +1,5 @@
+"""`python -m sandbox.cli ...`, the same as the `sandbox` command."""
+
+from sandbox.cli import main
+
+main()

@@ -1,0 +1,240 @@
+"""The Python API: an episode as a context manager, for notebooks, tests and RL loops.
+
+    import sandbox
+    with sandbox.episode("refund-duplicate-charge", faults="ghost-refund") as ep:
+        r = ep.request("GET", "https://api.stripe.com/v1/customers", params={"email": "..."})
+        ep.run(["python", "my_agent.py"])          # or run an agent process in the episode
+        print(ep.score().score)                    # partial credit so far
+    print(ep.result.render())                      # finished and scored on leaving the block
+
+Requests go through the sandbox's proxy like an agent's would (TLS with the sandbox CA, the
+episode's proxy credentials), so the ledger records them. A request to a vendor host without an
+Authorization header gets the episode's key the way that vendor's clients send it.
+
+The sandbox: the one `sandbox up` runs on the home, else one started on first use in this process
+and stopped at exit (or pass your own: `with sandbox.open_sandbox(home) as sb: sandbox.episode(..., sandbox=sb)`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sandbox.episodes.store import Episode, EpisodeStore
+from sandbox.home import Home
+from sandbox.run.agent_env import agent_env
+from sandbox.run.runner import attach_task, finish_and_score
+from sandbox.scoring.score import Score, score_ledger
+from sandbox.tasks import Task, load_task
+from sandbox.world import world
+
+
+@dataclass
+class SandboxHandle:
+    """Where a sandbox listens: its home and ports (started here or found running)."""
+
+    home: Home
+    ports: dict[str, Any]
+    _owned: Any = None  # the supervisor.Sandbox we started, if any
+
+    def stop(self) -> None:
+        if self._owned is not None:
+            self._owned.stop()
+            self._owned = None
+
+
+_shared: dict[Path, SandboxHandle] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_sandbox(home: Home | str | None = None) -> SandboxHandle:
+    """The sandbox of `home`: the running one, or one started now and stopped at interpreter exit."""
+    from sandbox.run.supervisor import Sandbox, running_ports
+
+    resolved = home if isinstance(home, Home) else Home.resolve(home)
+    with _shared_lock:
+        found = _shared.get(resolved.root)
+        if found is not None and (found._owned is not None or running_ports(resolved)):
+            return found
+        ports = running_ports(resolved)
+        if ports:
+            handle = SandboxHandle(resolved, ports)
+        else:
+            started = Sandbox(resolved, ephemeral=True, workers=1).start()
+            handle = SandboxHandle(resolved, started.ports, started)
+            atexit.register(handle.stop)
+        _shared[resolved.root] = handle
+        return handle
+
+
+@contextlib.contextmanager
+def open_sandbox(home: Home | str | None = None, **options: Any) -> Iterator[SandboxHandle]:
+    """Start a sandbox for the block (options as supervisor.Sandbox), stop it after."""
+    from sandbox.run.supervisor import Sandbox
+
+    resolved = home if isinstance(home, Home) else Home.resolve(home)
+    with Sandbox(resolved, ephemeral=True, **{"workers": 1, **options}) as started:
+        yield SandboxHandle(resolved, started.ports)
+
+
+@dataclass
+class EpisodeHandle:
+    """A live episode of a task: its environment, an HTTP client through the proxy, its score."""
+
+    episode: Episode
+    task: Task
+    sandbox: SandboxHandle
+    result: Score | None = None
+    _session: Any = field(default=None, repr=False)
+
+    @property
+    def id(self) -> str:
+        return self.episode.id
+
+    @property
+    def home(self) -> Home:
+        return self.sandbox.home
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.home.ledger_path(self.id)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What an agent process needs (as `sandbox env` prints), plus the task's instruction."""
+        return {**agent_env(self.home, self.episode, self.sandbox.ports), "SANDBOX_TASK_ID": self.task.id,
+                "SANDBOX_TASK_INSTRUCTION": self.task.instruction}
+
+    @property
+    def session(self) -> Any:
+        """A requests.Session whose traffic goes through this episode's proxy, trusting the sandbox CA."""
+        if self._session is None:
+            import requests
+
+            env = self.env
+            session = requests.Session()
+            session.trust_env = False  # only this episode's proxy, whatever the caller's environment says
+            session.proxies = {"http": env["HTTP_PROXY"], "https": env["HTTPS_PROXY"]}
+            session.verify = env["SSL_CERT_FILE"]
+            self._session = session
+        return self._session
+
+    def auth_headers(self, url: str) -> dict[str, str]:
+        """The episode's credentials for the vendor behind `url`, as that vendor's clients send them."""
+        from services import get_service, host_routes
+
+        host = (urlsplit(url).hostname or "").lower()
+        routes = host_routes()
+        # Exact vendor host, else a wildcard one (`*.zendesk.com` for every helpdesk subdomain).
+        service = routes.get(host) or routes.get("*." + host.partition(".")[2])
+        if service is None or service not in self.episode.api_keys:
+            return {}
+        spec = get_service(service)
+        if spec.auth_headers is None:
+            return {}
+        return spec.auth_headers(self.episode.api_keys[service], world(self.episode.seed))
+
+    def request(self, method: str, url: str, *, headers: dict[str, str] | None = None, timeout: float = 30,
+                auto_auth: bool = True, **kwargs: Any) -> Any:
+        """One HTTP request through the proxy (requests' keyword arguments: params, data, json...)."""
+        merged = dict(headers or {})
+        if auto_auth and not any(k.lower() == "authorization" for k in merged):
+            merged.update(self.auth_headers(url))
+        return self.session.request(method, url, headers=merged, timeout=timeout, **kwargs)
+
+    def run(self, command: list[str], *, timeout: float | None = None, isolate: bool | None = None
+            ) -> subprocess.CompletedProcess:
+        """Run an agent process inside this episode (its output is captured and returned).
+
+        Like `sandbox run`, the agent runs in its own network namespace whose only way out is the
+        proxy (sandbox/isolation), where the kernel allows it: `isolate=False` runs it without, and
+        `isolate=True` fails where isolation is not available."""
+        from sandbox.errors import ConfigError
+        from sandbox.isolation import isolation_for
+
+        env = {**os.environ, **self.env}
+        isolation, _ = isolation_for(isolate, self.home, self.sandbox.ports, env)
+        if isolation is not None:
+            why_not = isolation.check(command, env)
+            if why_not:
+                raise ConfigError(f"cannot run {command[0]} isolated: {why_not}",
+                                  hint="run it from outside the sandbox home, or pass isolate=False")
+            command = isolation.wrap(command)
+        limit = timeout if timeout is not None else self.task.limits.seconds
+        # Its own process group, killed whole at the limit: the agent's children (and, isolated,
+        # its launcher's namespace) go with it, as under `sandbox run`.
+        with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              start_new_session=True) as proc:
+            try:
+                out, err = proc.communicate(timeout=limit)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                raise
+        return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+    def score(self) -> Score:
+        """The score so far (partial credit), without finishing the episode."""
+        return score_ledger(self.ledger_path)
+
+    def finish(self) -> Score:
+        """Finish the episode (no more traffic is accepted) and record its score; idempotent."""
+        if self.result is None:
+            if self._session is not None:
+                self._session.close()
+            store = EpisodeStore(self.home)
+            try:
+                _, score = finish_and_score(store, self.id)
+            finally:
+                store.close()
+            assert score is not None
+            self.result = score
+        return self.result
+
+
+def start_episode(task: str | Path | Task, *, faults: str | None = None, seed: int | None = None,
+                  home: Home | str | None = None, sandbox: SandboxHandle | None = None,
+                  allow_hosts: Iterable[str] = ()) -> EpisodeHandle:
+    """A new live episode of `task` (an id, a file or a Task); finish it with `.finish()`.
+    It may reach the task's `allowed_hosts`, plus `allow_hosts`, for real (this episode only)."""
+    handle = sandbox or shared_sandbox(home)
+    if isinstance(task, Task):
+        loaded = task if seed is None or seed == task.seed else load_task(task.source or task.id, seed=seed)
+    else:
+        loaded = load_task(task, seed=seed)
+    profile = None if faults in (None, "", "none") else faults  # validated by the store
+    store = EpisodeStore(handle.home)
+    try:
+        created = store.create(loaded.seed, task=loaded.id, faults=profile,
+                               allowed_hosts=(*loaded.allowed_hosts, *_hosts(allow_hosts)))
+        attach_task(store, created, loaded)
+    finally:
+        store.close()
+    return EpisodeHandle(created, loaded, handle)
+
+
+@contextlib.contextmanager
+def episode(task: str | Path | Task, *, faults: str | None = None, seed: int | None = None,
+            home: Home | str | None = None, sandbox: SandboxHandle | None = None,
+            allow_hosts: Iterable[str] = ()) -> Iterator[EpisodeHandle]:
+    """`with sandbox.episode(task, faults=...) as ep:` — finished and scored when the block ends,
+    also when it raises (the score is then in `ep.result`, and the exception propagates)."""
+    handle = start_episode(task, faults=faults, seed=seed, home=home, sandbox=sandbox, allow_hosts=allow_hosts)
+    try:
+        yield handle
+    finally:
+        handle.finish()
+
+
+def _hosts(hosts: Iterable[str]) -> tuple[str, ...]:
+    return (hosts,) if isinstance(hosts, str) else tuple(hosts)  # one host given bare, not its letters

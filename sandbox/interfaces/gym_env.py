@@ -1,0 +1,161 @@
+"""A Gymnasium-style environment: an action is one HTTP request, the reward is the task's score.
+
+    from sandbox.interfaces.gym_env import SandboxEnv
+    env = SandboxEnv("refund-duplicate-charge")
+    obs, info = env.reset(seed=7)
+    obs, reward, terminated, truncated, info = env.step(
+        {"method": "GET", "url": "https://api.stripe.com/v1/customers", "headers": {}, "body": None})
+    ...
+    obs, reward, terminated, truncated, info = env.step({"method": "DONE"})   # ends the episode
+
+A body that is a dict is sent as JSON, or form-encoded when the action's headers say
+`Content-Type: application/x-www-form-urlencoded` (as Stripe wants); a string is sent as is.
+
+Observation: after reset, the instruction and the services (id and vendor hosts) the agent may
+call; after a step, also the response (status, headers, body as text, truncated) or the
+transport error. Reward: the score so far (partial credit) on every step (`reward="partial"`,
+the default), or its change since the last step (`reward="delta"`: rewards sum to the final
+score). `terminated` when the agent sends DONE; `truncated` at the task's call or time limit.
+Either way the episode is then finished and scored, and the reward is the final score.
+
+Requests go through the proxy of an embedded sandbox in this process, so the ledger, faults and
+scoring are exactly those of any other agent. It subclasses `gymnasium.Env` when gymnasium is
+installed; nothing here needs it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sandbox.errors import SandboxError
+from sandbox.interfaces.api import EpisodeHandle, SandboxHandle, shared_sandbox, start_episode
+from sandbox.tasks import load_task
+
+try:  # pragma: no cover - depends on what is installed
+    import gymnasium
+
+    _Base: type = gymnasium.Env
+except ImportError:
+    _Base = object
+
+DONE = "DONE"
+REWARDS = ("partial", "delta")
+
+
+class ActionError(SandboxError):
+    """An action that is not {"method", "url", "headers", "body"}."""
+
+
+class SandboxEnv(_Base):
+    metadata: dict[str, Any] = {"render_modes": []}
+
+    def __init__(self, task: str, *, faults: str | None = None, home: Any = None, sandbox: SandboxHandle | None = None,
+                 reward: str = "partial", max_body: int = 20_000, auto_auth: bool = True) -> None:
+        if reward not in REWARDS:
+            raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
+        self.task_ref = task
+        self.task = load_task(task)
+        self.faults = faults
+        self.reward_mode = reward
+        self.max_body = max_body
+        self.auto_auth = auto_auth
+        self._sandbox = sandbox
+        self._home = home
+        self.ep: EpisodeHandle | None = None
+        self._last_score = 0.0
+        self._started = 0.0
+
+    # -- Gymnasium API -----------------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
+              ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A fresh episode (the previous one is finished). `seed` picks the world (default: the task's)."""
+        self._finish()
+        sandbox = self._sandbox or shared_sandbox(self._home)
+        faults = (options or {}).get("faults", self.faults)
+        self.ep = start_episode(self.task_ref, faults=faults, seed=seed, sandbox=sandbox)
+        self.task = self.ep.task
+        self._last_score = 0.0
+        self._started = time.monotonic()
+        from services import get_service
+
+        services = [{"id": s, "hosts": list(get_service(s).hosts)} for s in self.task.services]
+        obs = {"instruction": self.task.instruction, "task": self.task.id, "services": services, "response": None}
+        return obs, {"episode": self.ep.id, "seed": self.task.seed, "limits": self.task.limits.__dict__}
+
+    def step(self, action: dict[str, Any]) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        if self.ep is None or self.ep.result is not None:
+            raise ActionError("the episode is over", hint="call reset() to start another")
+        method, url, headers, body = _parse(action)
+        if method == DONE:
+            score = self.ep.finish()
+            return self._observe(None), self._reward(score.score), True, False, self._info(score)
+        response = self._send(method, url, headers, body)
+        score = self.ep.score()
+        calls = score.details.get("calls", 0)
+        limits = self.task.limits
+        truncated = (limits.calls is not None and calls >= limits.calls) or (
+            time.monotonic() - self._started >= limits.seconds)
+        if truncated:
+            score = self.ep.finish()
+        return self._observe(response), self._reward(score.score), False, truncated, self._info(score)
+
+    def close(self) -> None:
+        self._finish()
+
+    # -- inside ------------------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        if self.ep is not None and self.ep.result is None:
+            self.ep.finish()
+
+    def _send(self, method: str, url: str, headers: dict[str, str], body: Any) -> dict[str, Any]:
+        import requests
+
+        assert self.ep is not None
+        # A dict body is sent as JSON, or form-encoded when the action's Content-Type says so (Stripe).
+        form = any(k.lower() == "content-type" and "form-urlencoded" in v for k, v in headers.items())
+        kwargs: dict[str, Any] = {"json": body} if isinstance(body, dict | list) and not form else {"data": body}
+        try:
+            resp = self.ep.request(method, url, headers=headers, auto_auth=self.auto_auth, allow_redirects=False,
+                                   **kwargs)
+        except requests.RequestException as exc:
+            return {"status": None, "headers": {}, "body": "", "error": f"{type(exc).__name__}: {exc}"}
+        text = resp.text
+        return {"status": resp.status_code, "headers": dict(resp.headers), "body": text[: self.max_body],
+                "truncated": len(text) > self.max_body, "error": None}
+
+    def _observe(self, response: dict[str, Any] | None) -> dict[str, Any]:
+        return {"instruction": self.task.instruction, "task": self.task.id, "response": response}
+
+    def _reward(self, value: float) -> float:
+        reward = value if self.reward_mode == "partial" else value - self._last_score
+        self._last_score = value
+        return float(reward)
+
+    def _info(self, score: Any) -> dict[str, Any]:
+        assert self.ep is not None
+        return {"episode": self.ep.id, "score": score.score, "success": score.success, "reasons": score.reasons,
+                "calls": score.details.get("calls", 0), "final": self.ep.result is not None}
+
+
+def _parse(action: Any) -> tuple[str, str, dict[str, str], Any]:
+    if not isinstance(action, dict):
+        raise ActionError(f"an action is a dict, got {type(action).__name__}",
+                          hint='{"method": "GET", "url": "https://api.stripe.com/v1/customers"}')
+    unknown = set(action) - {"method", "url", "headers", "body"}
+    if unknown:
+        raise ActionError(f"unknown action field(s) {sorted(unknown)}", hint="use method, url, headers, body")
+    method = str(action.get("method") or "").upper()
+    if method == DONE:
+        return method, "", {}, None
+    if not method.isalpha():
+        raise ActionError(f"action method {action.get('method')!r} is not an HTTP method (or DONE)")
+    url = action.get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise ActionError(f"action url {url!r} is not an http(s) URL")
+    headers = action.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise ActionError("action headers must be a dict of strings")
+    return method, url, {str(k): str(v) for k, v in headers.items()}, action.get("body")
