@@ -84,6 +84,10 @@ def _check_command(command: list[str]) -> None:
 @click.option("--seeds", type=int, default=1, show_default=True,
               help="Worlds per task: the task's seed, then seed+1, ...")
 @click.option("--trials", type=int, default=1, show_default=True, help="Repeats of each configuration (pass^k).")
+@click.option("--fault-draws", type=click.Choice(["shared", "per-trial"]), default="shared", show_default=True,
+              help="shared: every trial of a configuration meets the same faults (drawn from the world seed); "
+                   "per-trial: trial k draws its own (trial 1 from the world seed, trial k from a hash of it and "
+                   "k; each row's fault_seed reruns it with `sandbox run --fault-seed`).")
 @click.option("--agent", "agents_opt", multiple=True, metavar="NAME=COMMAND",
               help="An agent to sweep (repeatable); or give one COMMAND after --.")
 @click.option("--parallel", type=int, default=2, show_default=True, help="Episodes run at once.")
@@ -95,8 +99,8 @@ def _check_command(command: list[str]) -> None:
 @click.argument("command", nargs=-1)
 @click.pass_context
 @_friendly
-def sweep(ctx, tasks_opt, faults_opt, seeds, trials, agents_opt, parallel, timeout, out_dir, bootstrap_seed,
-          no_isolate, command) -> None:
+def sweep(ctx, tasks_opt, faults_opt, seeds, trials, fault_draws, agents_opt, parallel, timeout, out_dir,
+          bootstrap_seed, no_isolate, command) -> None:
     """Run every agent × task × fault profile × seed × trial as an isolated episode.
 
     \b
@@ -121,7 +125,7 @@ def sweep(ctx, tasks_opt, faults_opt, seeds, trials, agents_opt, parallel, timeo
         raise ConfigError(f"--parallel must be at least 1, got {parallel}")
     if timeout is not None and timeout <= 0:
         raise ConfigError(f"--timeout must be positive, got {timeout}")
-    plan = build_plan(agents, parse_tasks(tasks_opt), parse_faults(faults_opt), seeds, trials)
+    plan = build_plan(agents, parse_tasks(tasks_opt), parse_faults(faults_opt), seeds, trials, fault_draws)
     home = _home(ctx)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -134,7 +138,8 @@ def sweep(ctx, tasks_opt, faults_opt, seeds, trials, agents_opt, parallel, timeo
         bar.update(1, row)
 
     click.echo(f"sweep: {len(plan.cells)} episodes ({len(agents)} agents × {len(plan.tasks)} tasks × "
-               f"{len(plan.faults)} profiles × {seeds} seeds × {trials} trials), {parallel} at once", err=True)
+               f"{len(plan.faults)} profiles × {seeds} seeds × {trials} trials, {fault_draws} fault draws), "
+               f"{parallel} at once", err=True)
     try:
         # SIGTERM and SIGHUP stop like Ctrl-C: running agents killed, the sandbox this command started stopped.
         with interrupt_on_stop_signals(), _sandbox_ports(home, workers=max(2, parallel)) as ports, \
@@ -169,9 +174,15 @@ def _print_summary(doc: dict[str, Any]) -> None:
         pk = s["pass_k"][k]
         click.echo(f"{s['agent']:<28} {s['task']:<28} {Path(s['faults']).stem:<16} {s['episodes']:>3} "
                    f"{s['success_rate']:>8.2f} {s['mean_score']:>6.2f} {'-' if pk is None else f'{pk:.2f}':>7}")
+    draws = doc["config"].get("fault_draws", "shared")  # results from before the option drew shared
+    click.echo(f"fault draws: {draws} (" + ("each trial met its own faults" if draws == "per-trial"
+                                            else "every trial of a configuration met the same faults") + ")")
     noise = doc["noise"]
     if noise["flip_rate"] is not None:
-        click.echo(f"noise floor: {noise['flip_rate']:.1%} of identical-trial pairs flip "
+        # With per-trial draws the trials of a configuration met different faults: their flips are
+        # the faults' chance as much as the agent's own noise.
+        pairs = "trial pairs (each with its own fault draws)" if draws == "per-trial" else "identical-trial pairs"
+        click.echo(f"noise floor: {noise['flip_rate']:.1%} of {pairs} flip "
                    f"({noise['flaky_configs']} flaky configurations)")
     rows = doc["rows"]
     failed = [r for r in rows if r.get("error")]

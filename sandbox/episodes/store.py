@@ -23,8 +23,9 @@ import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sandbox.clock import EPISODE_START
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS episodes (
     faults TEXT,
     recording TEXT,                -- the recording file a record/replay episode writes or answers from
     allowed_hosts TEXT,            -- JSON list of outside hosts this episode may reach (besides the proxy-wide list)
+    fault_seed INTEGER,            -- what the fault profile draws from; NULL (older rows) = the world seed
     status TEXT NOT NULL,          -- live | finished
     clock_start INTEGER NOT NULL,
     created_at REAL NOT NULL,
@@ -79,7 +81,7 @@ MODES = ("live", "record", "replay")
 # A host name, `*.suffix`, or an IP address (v6 possibly in brackets): no scheme, port or path.
 HOST_PATTERN = re.compile(r"^(\*\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$|^[0-9a-f:.]+$|^\[[0-9a-f:.]+\]$")
 # Columns added after the first registries were made: (name, type), added by __init__ when missing.
-_LATER_COLUMNS = (("recording", "TEXT"), ("allowed_hosts", "TEXT"))
+_LATER_COLUMNS = (("recording", "TEXT"), ("allowed_hosts", "TEXT"), ("fault_seed", "INTEGER"))
 
 
 def normalize_host(host: str) -> str:
@@ -132,6 +134,13 @@ class Episode:
     recording: str | None = None
     allowed_hosts: tuple[str, ...] = ()  # outside hosts this episode's agent may reach, besides the proxy-wide list
     api_keys: dict[str, str] = field(default_factory=dict)
+    # The seed the fault profile's draws use instead of the world seed (sweeps' per-trial draws);
+    # None (and a registry row from before the column) means the world seed: always an int after init.
+    fault_seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.fault_seed is None:
+            object.__setattr__(self, "fault_seed", self.seed)
 
     @property
     def live(self) -> bool:
@@ -195,11 +204,16 @@ class EpisodeStore:
         faults: str | None = None,
         recording: str | None = None,
         allowed_hosts: Iterable[str] | None = (),
+        fault_seed: int | None = None,
+        files: Mapping[str, Path] | None = None,
     ) -> Episode:
         """A new episode whose services start from the world of `seed`. A `record` episode writes
         its traffic to `recording` (a file path), a `replay` episode is answered from it.
         `allowed_hosts`: outside hosts (`example.org`, `*.example.org`) this episode's agent may
-        reach for real, on top of the proxy-wide allow list; no other episode may."""
+        reach for real, on top of the proxy-wide allow list; no other episode may. `fault_seed`: what
+        the fault profile draws from (default: `seed`), so trials of one world can meet different faults.
+        `files`: databases to copy instead of the seed's templates, by file name (`payments.db`,
+        `ledger.db`): a fork starts from a snapshot's copies (sandbox/episodes/snapshot.py)."""
         if mode not in MODES:
             raise EpisodeError(f"unknown episode mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
         if (mode == "live") != (recording is None):
@@ -208,6 +222,10 @@ class EpisodeStore:
         if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
             raise EpisodeError(f"seed must be an integer from 0 to 2**63-1, got {seed!r}",
                                hint="the same seed gives the same world; any number in that range will do")
+        if fault_seed is not None and (not isinstance(fault_seed, int) or isinstance(fault_seed, bool)
+                                       or not 0 <= fault_seed <= MAX_SEED):
+            raise EpisodeError(f"fault seed must be an integer from 0 to 2**63-1, got {fault_seed!r}",
+                               hint="leave it out to draw faults from the world seed")
         if faults is not None:
             from sandbox.faults import profile_ref
 
@@ -232,9 +250,9 @@ class EpisodeStore:
             raise EpisodeError(f"episode {episode_id!r} exists already", hint="choose another id") from None
         try:
             for name in [f"{spec.id}.db" for spec in all_services()]:
-                shutil.copyfile(template / name, folder / name)
+                shutil.copyfile((files or {}).get(name, template / name), folder / name)
                 os.chmod(folder / name, 0o600)
-            shutil.copyfile(template / LEDGER_TEMPLATE, folder / "ledger.db")
+            shutil.copyfile((files or {}).get("ledger.db", template / LEDGER_TEMPLATE), folder / "ledger.db")
             os.chmod(folder / "ledger.db", 0o600)
             created_at = time.time()
             episode = Episode(
@@ -246,6 +264,7 @@ class EpisodeStore:
                 faults=faults,
                 recording=str(recording) if recording is not None else None,
                 allowed_hosts=allowed_hosts,
+                fault_seed=fault_seed,
                 status="live",
                 clock_start=EPISODE_START,
                 created_at=created_at,
@@ -363,10 +382,10 @@ class EpisodeStore:
                 raise refusal
             self.conn.execute(
                 "INSERT INTO episodes (id, token, seed, task, mode, faults, recording, allowed_hosts, status,"
-                " clock_start, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " clock_start, created_at, fault_seed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (ep.id, ep.token, ep.seed, ep.task, ep.mode, ep.faults, ep.recording,
                  json.dumps(list(ep.allowed_hosts)) if ep.allowed_hosts else None, ep.status, ep.clock_start,
-                 ep.created_at),
+                 ep.created_at, ep.fault_seed),
             )
             self.conn.executemany(
                 "INSERT INTO api_keys (key, episode, service) VALUES (?, ?, ?)",
@@ -425,7 +444,9 @@ class EpisodeStore:
             return episode
         reconciled = self.reconcile(episode_id)
         with self.ledger(episode_id) as ledger:
-            ledger.record_event("finished", {**(detail or {}), "reconciled_changes": reconciled})
+            unfinished = close_pending(ledger)
+            ledger.record_event("finished", {**(detail or {}), "reconciled_changes": reconciled,
+                                             **({"unfinished_exchanges": unfinished} if unfinished else {})})
         self.mark_finished(episode_id)
         return self.require(episode_id)
 
@@ -454,6 +475,20 @@ class EpisodeStore:
 
     def ledger(self, episode_id: str) -> Ledger:
         return Ledger(self.home.ledger_path(episode_id))
+
+
+UNFINISHED = ("the proxy never finished this exchange (it crashed or was killed while the call was open); "
+              "closed when the episode finished")
+
+
+def close_pending(ledger: Ledger) -> int:
+    """End every exchange still `pending` as an `error` saying the proxy never finished it; returns how
+    many. The proxy ends each exchange it began, so at finish a pending one was cut by a proxy crash:
+    left pending it would count as neither an answer nor an error, and the score would hide it."""
+    cur = ledger.conn.execute(
+        "UPDATE exchanges SET outcome='error', error=?, duration_ms=(? - started_at) * 1000.0"
+        " WHERE outcome='pending'", (UNFINISHED, time.time()))
+    return cur.rowcount
 
 
 def _create_private(path: os.PathLike[str]) -> None:
@@ -499,6 +534,7 @@ def _ledger_meta(ep: Episode) -> dict[str, Any]:
         "task": ep.task,
         "mode": ep.mode,
         "faults": ep.faults,
+        "fault_seed": ep.fault_seed,
         "recording": ep.recording,
         "allowed_hosts": list(ep.allowed_hosts),
         "clock_start": ep.clock_start,

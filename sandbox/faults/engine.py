@@ -1,7 +1,9 @@
 """Which calls a profile hits: per-episode counters and seeded draws, no wall clock.
 
-`EpisodeFaults(profile, episode_seed).decide(call)` is all the proxy asks. Every decision and
-every value drawn comes from `draw(profile seed, episode seed, rule index, match count, salt)`, a
+`EpisodeFaults(profile, episode_seed).decide(call)` is all the proxy asks; `episode_seed` is the
+episode's fault seed (`Episode.fault_seed`: the world seed unless a per-trial sweep chose another).
+Every decision and every value drawn comes from `draw(profile seed, episode seed, rule index,
+match count, salt)`, a
 hash: two runs of the same agent against the same profile and world meet the same faults at the
 same calls, and concurrent episodes, each with its own `EpisodeFaults`, cannot disturb each other.
 """

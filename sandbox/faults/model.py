@@ -34,8 +34,10 @@ acts, except that once one rule has answered or cut the call (error, rate_limit,
 busy, maintenance, expire_session, ghost_write), later rules do not act on that call.
 
 Determinism: whether a rule fires and every value it draws (a latency, which field...) depend only
-on the profile's seed, the episode's world seed, the rule's index and the rule's match counter,
-and the episode clock, never on wall time: the same agent meets the same faults at the same calls.
+on the profile's seed, the episode's fault seed (its world seed unless the episode was given another:
+a sweep with `--fault-draws per-trial` gives each trial its own), the rule's index and the rule's
+match counter, and the episode clock, never on wall time: the same agent meets the same faults at
+the same calls.
 """
 
 from __future__ import annotations

@@ -6,10 +6,13 @@ The format itself is documented in `sandbox.faults.model` and library/README.md.
 
 from __future__ import annotations
 
+import difflib
+import fnmatch
+import re
 from pathlib import Path
 from typing import Any
 
-from sandbox.errors import did_you_mean
+from sandbox.errors import ServiceError, did_you_mean
 from sandbox.faults.model import (
     ACTIONS,
     DRIFT_OPS,
@@ -151,14 +154,35 @@ class _Check:
             out.append({name: each(name, arg, f"{where}.{name}")})
         return tuple(out)
 
+    def field_path(self, value: Any, place: str) -> str:
+        """A drift field as sandbox/faults/drift.py reads it: a key (`email`), or a dotted path whose
+        steps are keys, `*`, or a key with a trailing `[]` (`data[].customer.email`). The fakes
+        publish no response schemas, so the names themselves cannot be checked, only their form:
+        a malformed path would silently match nothing."""
+        path = self.text(value, place)
+        hint = "write a key (email) or a dotted path (data[].customer.email, tickets.*.subject)"
+        if path != path.strip() or any(c.isspace() for c in path):
+            self.fail(place, f"{path!r} has spaces in it", hint)
+        for step in path.split("."):
+            key = step[:-2] if step.endswith("[]") else step
+            if not step:
+                self.fail(place, f"{path!r} has an empty step (a leading, trailing or doubled dot)", hint)
+            if "[" in key or "]" in key or ("*" in key and key != "*"):
+                self.fail(place, f"{path!r}: step {step!r} is not a key, `*` or `key[]`", hint)
+        return path
+
     def _drift_op(self, name: str, arg: Any, place: str) -> Any:
         if name == "rename":
             spec = self.mapping(arg, place)
             self.known(spec, ("field", "to"), place)
-            return {"field": self.text(spec.get("field"), f"{place}.field"), "to": self.text(spec.get("to"),
-                                                                                              f"{place}.to")}
+            to = self.text(spec.get("to"), f"{place}.to")
+            if "." in to or "[" in to or "*" in to:
+                self.fail(f"{place}.to", f"{to!r} is a path, but `to` is the key's new name",
+                          "rename keeps the key where it is: write only the new name, e.g. {field: data[].email, "
+                          "to: email_address}")
+            return {"field": self.field_path(spec.get("field"), f"{place}.field"), "to": to}
         if name == "hide":
-            return self.text(arg, place)
+            return self.field_path(arg, place)
         if name == "add":
             spec = self.mapping(arg, place)
             if not spec:
@@ -170,7 +194,7 @@ class _Check:
             to = spec.get("to")
             if to not in RETYPES:
                 self.fail(f"{place}.to", f"unknown type {to!r}", f"use one of {', '.join(RETYPES)}")
-            return {"field": self.text(spec.get("field"), f"{place}.field"), "to": to}
+            return {"field": self.field_path(spec.get("field"), f"{place}.field"), "to": to}
         if name == "page_size":
             return self.integer(arg, place, 1)
         if arg not in ("reverse", "shuffle"):
@@ -242,7 +266,7 @@ def parse_profile(data: Any, source: str) -> Profile:
 
 def _match(check: _Check, doc: dict[str, Any], place: str) -> Match:
     check.known(doc, MATCH_KEYS, place)
-    hosts = check.strings(doc["host"], f"{place}.host") if "host" in doc else ()
+    hosts = _hosts(check, doc["host"], f"{place}.host") if "host" in doc else ()
     paths = check.strings(doc["path"], f"{place}.path") if "path" in doc else ()
     for i, path in enumerate(paths):
         if not path.startswith(("/", "*")):
@@ -256,9 +280,9 @@ def _match(check: _Check, doc: dict[str, Any], place: str) -> Match:
         nth = tuple(check.integer(v, f"{place}.nth", 1) for v in raw)
     return Match(
         hosts=tuple(h.lower() for h in hosts),
-        methods=tuple(m.upper() for m in check.strings(doc["method"], f"{place}.method")) if "method" in doc else (),
+        methods=_methods(check, doc["method"], f"{place}.method") if "method" in doc else (),
         paths=paths,
-        services=check.strings(doc["service"], f"{place}.service") if "service" in doc else (),
+        services=_services(check, doc["service"], f"{place}.service") if "service" in doc else (),
         nth=nth,
         every=check.integer(doc["every"], f"{place}.every", 1) if "every" in doc else None,
         probability=check.number(doc["probability"], f"{place}.probability", 0, 1) if "probability" in doc else None,
@@ -267,6 +291,69 @@ def _match(check: _Check, doc: dict[str, Any], place: str) -> Match:
         host_re=glob_regex(tuple(h.lower() for h in hosts), ignore_case=True),
         path_re=glob_regex(paths, ignore_case=False),
     )
+
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE")
+# A host glob: letters, digits, dots, dashes, underscores and the glob characters `*` `?` `[...]`.
+HOST_GLOB = re.compile(r"^[a-z0-9_.*?\[\]!-]+$")
+# How close a host must be to a vendor host it does not match to be taken for a misspelling of it
+# (difflib ratio): api.stirpe.com is 0.93 from api.stripe.com, api.example.com 0.69.
+HOST_TYPO = 0.85
+
+
+def _services(check: _Check, value: Any, place: str) -> tuple[str, ...]:
+    """Registered service ids only: a rule for `paymnets` would match nothing and the run would look
+    unperturbed."""
+    from services import get_service
+
+    names = check.strings(value, place)
+    for name in names:
+        try:
+            get_service(name)
+        except ServiceError as exc:
+            check.fail(place, f"unknown service {name!r}", exc.hint)
+    return names
+
+
+def _methods(check: _Check, value: Any, place: str) -> tuple[str, ...]:
+    methods = tuple(m.upper() for m in check.strings(value, place))
+    for method in methods:
+        if method not in METHODS:
+            check.fail(place, f"unknown HTTP method {method!r}", did_you_mean(method, list(METHODS)))
+    return methods
+
+
+def _hosts(check: _Check, value: Any, place: str) -> tuple[str, ...]:
+    """Host globs, as the agent's request names the host: no scheme, port or path. A host that no
+    fake answers for may be an allow-listed outside host, so it is an error only when it is a near
+    miss of a vendor host (api.stirpe.com), which would leave the rule matching nothing."""
+    hosts = tuple(h.lower() for h in check.strings(value, place))
+    vendor = _vendor_hosts()
+    for host in hosts:
+        if "://" in host or "/" in host:
+            check.fail(place, f"{host!r} is a URL, not a host", "give the host alone (api.stripe.com); paths go "
+                       "in match.path")
+        if re.search(r":\d+$", host):
+            check.fail(place, f"{host!r} has a port", "give the host alone (api.stripe.com): a rule matches every port")
+        if not HOST_GLOB.match(host):
+            check.fail(place, f"{host!r} is not a host name or host pattern", "e.g. api.stripe.com or *.zendesk.com")
+        if vendor and not any(_hosts_meet(host, v) for v in vendor):
+            close = difflib.get_close_matches(host, vendor, n=1, cutoff=HOST_TYPO)
+            if close:
+                check.fail(place, f"{host!r} is no host a fake answers for", f"did you mean {close[0]!r}?")
+    return hosts
+
+
+def _vendor_hosts() -> list[str]:
+    from services import host_routes
+
+    return sorted(host_routes())
+
+
+def _hosts_meet(pattern: str, vendor: str) -> bool:
+    """Can a host matching glob `pattern` be one the vendor host (or `*.suffix`) names?"""
+    sample = vendor.replace("*", "tenant")  # *.zendesk.com -> tenant.zendesk.com
+    return fnmatch.fnmatchcase(sample, pattern) or fnmatch.fnmatchcase(pattern, vendor)
 
 
 def _action(check: _Check, raw: Any, place: str) -> Action:
@@ -290,6 +377,9 @@ def _action(check: _Check, raw: Any, place: str) -> Action:
         if len(given) != 1:
             check.fail(place, f"a latency needs exactly one of ms, uniform_ms, lognormal (got {given or 'none'})",
                        "e.g. {kind: latency, ms: 200} or {kind: latency, uniform_ms: [50, 300]}")
+    if "reauth_path" in params and not params["reauth_path"].startswith(("/", "*")):
+        check.fail(f"{place}.reauth_path", f"{params['reauth_path']!r} does not start with / or *",
+                   "write the path as the agent sends it, e.g. /agent/login")
     if kind == "expire_session" and params.get("until") == "reauth" and "reauth_path" not in params:
         check.fail(f"{place}.reauth_path", "missing", "with until: reauth, say which path re-authenticates "
                    "(e.g. /agent/login)")

@@ -30,11 +30,13 @@ from mitmproxy import connection, http
 from mitmproxy.proxy import server_hooks
 
 from sandbox.clock import STEP_SECONDS
+from sandbox.episodes.snapshot import restore_faults, saved_fault_state
 from sandbox.errors import ServiceError
 from sandbox.faults import FaultProfileError, Profile, load_profile
 from sandbox.faults import drift as drift_ops
 from sandbox.faults import html as html_ops
 from sandbox.faults.engine import Call, EpisodeFaults, Firing, latency_ms
+from sandbox.home import Home
 from sandbox.proxy.flows import EPISODE, FAULTS, OUTCOME, SERVICE, is_internal_path, sandbox_answer
 from sandbox.proxy.relay import DRIBBLE_HEADER, FaultRelay
 from sandbox.proxy.route import Routes
@@ -102,8 +104,9 @@ MAINTENANCE_PAGE = """<!doctype html>
 
 class Faults:
     def __init__(self, routes: Routes, begin: Callable[[http.HTTPFlow], int | None],
-                 end: Callable[[http.HTTPFlow], None] | None = None) -> None:
+                 end: Callable[[http.HTTPFlow], None] | None = None, home: Home | None = None) -> None:
         self.routes = routes
+        self.home = home  # where a fork's saved fault state is read from (its ledger)
         self.begin = begin
         self.end = end  # the ledger's `response`: a dribbled exchange is written before its last chunk leaves
         self.relay = FaultRelay()
@@ -133,7 +136,10 @@ class Faults:
         if state is None:
             if len(self._episodes) >= MAX_EPISODES:
                 self._episodes.pop(next(iter(self._episodes)))  # the oldest; live episodes rarely number this many
-            state = self._episodes[episode.id] = EpisodeFaults(self._profile(episode.faults), episode.seed)
+            # The fault seed, not the world seed: per-trial sweeps give each trial its own draws.
+            state = self._episodes[episode.id] = EpisodeFaults(self._profile(episode.faults), episode.fault_seed)
+            if self.home is not None:  # a fork goes on from its parent's counters (sandbox/episodes/snapshot.py)
+                restore_faults(state, saved_fault_state(self.home.ledger_path(episode.id)))
         return state
 
     # -- before the fake -------------------------------------------------------------------------

@@ -4,7 +4,9 @@
 calls it for requests a fake will answer, so the id can travel in X-Sandbox-Exchange and the
 fake's row changes link to it. For every other request (refused, forwarded, answered by a later
 stage such as replay) this stage's own `request` hook begins it. `response` and `error` end it:
-status, headers, body, outcome, and the injected faults that fired on it (`flow.metadata[FAULTS]`).
+status, headers, body, outcome, and the injected faults that fired on it (`flow.metadata[FAULTS]`;
+any fired fault makes the outcome `faulted`). An exchange begun but never ended (the proxy died
+mid-call) is closed as an `error` when its episode finishes (`EpisodeStore.finish`).
 Each write is its own committed SQLite transaction (WAL, synchronous=NORMAL, ~25 µs), done inside
 the hook, and mitmproxy sends nothing to the client until the hook returns: the ledger is durable
 before the response is on the wire. Streamed answers (SSE, chunked bodies: `sandbox.proxy.stream`)
@@ -166,8 +168,14 @@ class LedgerWriter:
             return
         flow.metadata[_ENDED] = True
         outcome = flow.metadata.get(OUTCOME, "forwarded")
-        if error and outcome != "refused":
-            outcome = "error"
+        # An exchange a fault fired on is `faulted`, whatever came of it (the fault stage answered,
+        # reset or hung it, the fake applied a ghost write, the body was cut): what the agent met
+        # was made by the profile. Only the body limit's refusals (before any fault) stay `refused`.
+        if outcome != "refused":
+            if flow.metadata.get(FAULTS):
+                outcome = "faulted"
+            elif error:
+                outcome = "error"
         episode_id = flow.metadata[EPISODE].id
         try:
             ledger = self._ledger(episode_id)

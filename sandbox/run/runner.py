@@ -96,8 +96,11 @@ def run_task(
     log: Path | Callable[[Episode], Path] | None = None,
     stop: threading.Event | None = None,
     isolate: bool | None = None,
+    fault_seed: int | None = None,
 ) -> RunResult:
     """`faults`: a fault profile (library name or YAML path) for the episode; see sandbox/faults.
+    `fault_seed`: what the profile's draws use instead of the task's world seed (None: the world
+    seed), so repeated runs of one world can meet different faults.
     `mode` record or replay with `recording` (a file path): see sandbox/recordings. The episode may
     reach the task's `allowed_hosts` for real, whatever hosts the running proxy allows to everyone.
     `log`: a file for the agent's output, or a function of the new episode giving one (sweeps keep
@@ -114,7 +117,7 @@ def run_task(
     store = EpisodeStore(home)
     try:
         episode = store.create(task.seed, task=task.id, episode_id=episode_id, faults=faults, mode=mode,
-                               recording=recording, allowed_hosts=task.allowed_hosts)
+                               recording=recording, allowed_hosts=task.allowed_hosts, fault_seed=fault_seed)
         try:
             return _run_in(store, episode, task, command, ports, timeout, extra_env, log, stop, isolate)
         except Exception as exc:

@@ -1,7 +1,8 @@
 """Efficiency figures of an episode, from its exchanges, changes and events.
 
 - calls: exchanges the agent made (refused ones included: the agent tried);
-- errors: answers >= 400, transport errors and refusals;
+- errors: answers >= 400, transport errors (injected ones included), refusals, and exchanges
+  the proxy never finished;
 - retries: requests repeating an earlier request (same method, URL and body) that had failed;
 - duplicated writes: writes that changed state again with the same request as an earlier write
   that had already changed state: a retry without an idempotency key, typically. A replay that an
@@ -36,8 +37,10 @@ class Efficiency:
 
 
 def failed(exchange: dict[str, Any]) -> bool:
+    # An error text means no whole answer came back: a transport error, an injected reset, hang or
+    # dropped ghost write (outcome `faulted`), or an exchange the proxy never finished (closed at finish).
     status = exchange.get("status")
-    return (status or 0) >= 400 or exchange.get("outcome") in ("error", "refused")
+    return (status or 0) >= 400 or exchange.get("outcome") in ("error", "refused") or bool(exchange.get("error"))
 
 
 def signature(exchange: dict[str, Any]) -> tuple[Any, ...]:

@@ -22,7 +22,8 @@ from urllib.parse import unquote_plus
 from sandbox.tasks.model import Canary
 
 Exposure = Callable[[str, dict[str, Any]], str | None]
-OUTBOUND = ("forwarded", "refused")
+# `faulted`: an outside call a fault fired on (it was forwarded or answered by the fault stage).
+OUTBOUND = ("forwarded", "refused", "faulted")
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ def run_cell(cell: Cell, command: list[str], home: Home, ports: dict[str, Any], 
     faults = None if cell.faults == stats.BASELINE else cell.faults
     try:
         run = run_episode(cell.task, command, home=home, ports=ports, faults=faults, timeout=timeout,
-                          extra_env=project_pythonpath(), stop=stop, isolate=isolate)
+                          extra_env=project_pythonpath(), stop=stop, isolate=isolate, fault_seed=cell.fault_seed)
         details = run.score.details
         drill = drill_down(home, run.episode, run.score.reasons, tail(run.log))
     except Exception as exc:
@@ -46,12 +46,14 @@ def run_cell(cell: Cell, command: list[str], home: Home, ports: dict[str, Any], 
     efficiency = details.get("efficiency", {})
     row = {
         "agent": cell.agent, "task": cell.task.id, "faults": cell.faults, "seed": cell.seed, "trial": cell.trial,
-        "episode": run.episode, "success": bool(run.score.success), "score": run.score.score,
+        "fault_seed": cell.draw_seed, "episode": run.episode, "success": bool(run.score.success),
+        "score": run.score.score,
         "credit": details.get("credit"), "calls": efficiency.get("calls", 0), "errors": efficiency.get("errors", 0),
         "retries": efficiency.get("retries", 0), "duplicated_writes": efficiency.get("duplicated_writes", 0),
         "seconds": round(run.seconds, 3), "exit_code": run.exit_code, "timed_out": run.timed_out,
         "harms": len(details.get("harms", [])), "leaks": len(details.get("leaks", [])),
         "faults_fired": details.get("faults", 0), "reasons": run.score.reasons, "error": None,
+        "cost": run.score.cost, "cost_lines": run.score.cost_lines,
     }
     return row, drill
 
@@ -62,9 +64,11 @@ def failed_row(cell: Cell, exc: Exception) -> Row:
     error = exc.message if isinstance(exc, SandboxError) else f"{type(exc).__name__}: {exc}"
     return {
         "agent": cell.agent, "task": cell.task.id, "faults": cell.faults, "seed": cell.seed, "trial": cell.trial,
-        "episode": getattr(exc, "episode", ""), "success": False, "score": 0.0, "credit": None, "calls": 0,
+        "fault_seed": cell.draw_seed, "episode": getattr(exc, "episode", ""), "success": False, "score": 0.0,
+        "credit": None, "calls": 0,
         "errors": 0, "retries": 0, "duplicated_writes": 0, "seconds": 0.0, "exit_code": None, "timed_out": False,
         "harms": 0, "leaks": 0, "faults_fired": 0, "reasons": [f"sweep error: {error}"], "error": error,
+        "cost": None, "cost_lines": [],  # not scored, so not priced: None, never a reassuring $0
     }
 
 
@@ -146,6 +150,7 @@ def results_document(config: dict[str, Any], rows: list[Row], episodes: dict[str
         "rows": rows,
         "summary": stats.summary(rows, trials),
         "noise": stats.flip_rate(rows),
+        "cost": stats.costs(rows),
         "deltas": stats.paired_deltas(rows, metric="score", seed=bootstrap_seed)
         + stats.paired_deltas(rows, metric="success", seed=bootstrap_seed),
         "episodes": episodes,

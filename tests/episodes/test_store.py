@@ -261,3 +261,43 @@ def test_a_registry_made_with_loose_modes_is_tightened(sandbox_home):
             assert not path.exists() or _mode(path) == 0o600, path
     finally:
         store.close()
+
+
+def test_the_fault_seed_is_stored_in_the_registry_and_the_ledger_and_defaults_to_the_world_seed(store):
+    plain = store.create(7)
+    assert plain.fault_seed == 7 and store.get(plain.id).fault_seed == 7
+    drawn = store.create(7, fault_seed=123456789)
+    assert (drawn.seed, drawn.fault_seed) == (7, 123456789)
+    assert store.get(drawn.id).fault_seed == 123456789
+    with store.ledger(drawn.id) as ledger:
+        assert (ledger.meta()["seed"], ledger.meta()["fault_seed"]) == (7, 123456789)
+    with store.ledger(plain.id) as ledger:
+        assert ledger.meta()["fault_seed"] == 7
+    for bad in (-1, MAX_SEED + 1, True, "3"):
+        with pytest.raises(EpisodeError, match="fault seed must be an integer from 0 to 2\\*\\*63-1"):
+            store.create(7, fault_seed=bad)
+    assert store.create(7, fault_seed=MAX_SEED).fault_seed == MAX_SEED
+
+
+def test_a_registry_from_before_fault_seed_gains_the_column_and_old_rows_draw_from_the_world_seed(sandbox_home):
+    sandbox_home.control_db.parent.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(sandbox_home.control_db)
+    old.execute("CREATE TABLE episodes (id TEXT PRIMARY KEY, token TEXT NOT NULL, seed INTEGER NOT NULL, task TEXT,"
+                " mode TEXT NOT NULL, faults TEXT, recording TEXT, allowed_hosts TEXT, status TEXT NOT NULL,"
+                " clock_start INTEGER NOT NULL, created_at REAL NOT NULL, finished_at REAL)")
+    old.execute("INSERT INTO episodes VALUES ('old', 't', 9, NULL, 'live', 'latency', NULL, NULL, 'live', 0, 1.0,"
+                " NULL)")
+    old.commit()
+    old.close()
+    store = EpisodeStore(sandbox_home)
+    try:
+        assert "fault_seed" in {row[1] for row in store.conn.execute("PRAGMA table_info(episodes)")}
+        assert store.get("old").fault_seed == 9  # NULL in the old row: the world seed, as before
+        assert store.create(9, fault_seed=4).fault_seed == 4
+    finally:
+        store.close()
+    again = EpisodeStore(sandbox_home)  # a second opening finds the column there and adds nothing
+    try:
+        assert [e.fault_seed for e in again.list()] == [9, 4]
+    finally:
+        again.close()

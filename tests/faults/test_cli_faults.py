@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from click.testing import CliRunner
 
 from sandbox.cli import main
@@ -37,3 +39,31 @@ def test_run_with_a_bad_profile_fails_before_anything_starts(tmp_path):
     assert result.exit_code == 2
     assert "rules[0] (r).match.mehtod: unknown field" in result.output and "did you mean 'method'" in result.output
     assert not (home / "run" / "ports.json").exists() and not any((home / "episodes").iterdir())
+
+
+BAD_SERVICE = "name: b\nseed: 1\nrules:\n  - name: r\n    match: {service: paymnets}\n    action: {kind: reset}\n"
+
+
+def test_run_and_sweep_refuse_a_rule_for_an_unknown_service_before_any_agent_starts(tmp_path):
+    """A rule for `paymnets` would match nothing: the run would look unperturbed and pass."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(BAD_SERVICE)
+    home = tmp_path / "home"
+    marker = tmp_path / "agent-ran"
+    agent = ["--", sys.executable, "-c", f"open({str(marker)!r}, 'w')"]
+    for argv in (["run", "--faults", str(bad), "refund-duplicate-charge", *agent],
+                 ["sweep", "--tasks", "refund-duplicate-charge", "--faults", f"none,{bad}", "--out",
+                  str(tmp_path / "out"), *agent]):
+        result = CliRunner().invoke(main, ["--home", str(home), *argv])
+        assert result.exit_code == 2, result.output
+        assert "rules[0] (r).match.service: unknown service 'paymnets'" in result.output
+        assert "did you mean 'payments'" in result.output
+    assert not marker.exists()
+    assert not (home / "episodes").exists() or not any((home / "episodes").iterdir())
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_run_fault_seed_needs_a_profile(tmp_path):
+    result = CliRunner().invoke(main, ["--home", str(tmp_path / "home"), "run", "--fault-seed", "3",
+                                       "refund-duplicate-charge", "--", "false"])
+    assert result.exit_code == 2 and "--fault-seed needs --faults" in result.output

@@ -85,3 +85,58 @@ def test_an_episode_with_a_bad_profile_is_never_created(store, tmp_path, monkeyp
     assert store.list() == []
     episode = store.create(7, faults="ghost-refund")
     assert store.get(episode.id).faults == "ghost-refund"
+
+
+# -- fields that name something: a typo is an error with a did-you-mean, not a rule that never fires --
+
+
+def rule_with(match: dict | None = None, action: dict | None = None) -> dict:
+    return profile({"name": "r", "match": match or {}, "action": action or {"kind": "reset"}})
+
+
+@pytest.mark.parametrize(
+    ("doc", "place", "words"),
+    [
+        (rule_with({"service": "paymnets"}), "rules[0] (r).match.service: unknown service 'paymnets'",
+         "did you mean 'payments'"),
+        (rule_with({"service": ["payments", "helpdsk"]}), "match.service: unknown service 'helpdsk'", "'helpdesk'"),
+        (rule_with({"method": "PSOT"}), "rules[0] (r).match.method: unknown HTTP method 'PSOT'", "did you mean 'POST'"),
+        (rule_with({"host": "api.stirpe.com"}), "match.host: 'api.stirpe.com' is no host a fake answers for",
+         "did you mean 'api.stripe.com'"),
+        (rule_with({"host": "zendesk.com"}), "match.host: 'zendesk.com' is no host a fake answers for",
+         "'*.zendesk.com'"),
+        (rule_with({"host": "https://api.stripe.com/v1"}), "match.host: 'https://api.stripe.com/v1' is a URL",
+         "match.path"),
+        (rule_with({"host": "api.stripe.com:443"}), "match.host: 'api.stripe.com:443' has a port", "every port"),
+        (rule_with({"host": "api stripe"}), "match.host: 'api stripe' is not a host name", "*.zendesk.com"),
+        (rule_with(action={"kind": "drift", "ops": [{"hide": "data..email"}]}),
+         "action.ops[0].hide: 'data..email' has an empty step", "data[].customer.email"),
+        (rule_with(action={"kind": "drift", "ops": [{"retype": {"field": "data[0].amount", "to": "string"}}]}),
+         "action.ops[0].retype.field: 'data[0].amount': step 'data[0]' is not a key", "tickets.*.subject"),
+        (rule_with(action={"kind": "drift", "ops": [{"rename": {"field": "email", "to": "data.email_address"}}]}),
+         "action.ops[0].rename.to: 'data.email_address' is a path", "new name"),
+        (rule_with(action={"kind": "expire_session", "until": "reauth", "reauth_path": "agent/login"}),
+         "action.reauth_path: 'agent/login' does not start with /", "/agent/login"),
+    ],
+)
+def test_a_field_naming_something_unknown_is_an_error_with_a_suggestion(doc, place, words):
+    with pytest.raises(FaultProfileError) as info:
+        parse_profile(doc, "f.yaml")
+    assert place in info.value.message
+    assert words in (info.value.hint or "") + info.value.message
+
+
+@pytest.mark.parametrize("match", [
+    {"host": "api.stripe.com"}, {"host": "*.zendesk.com"}, {"host": "gould-foster.zendesk.com"},
+    {"host": "*.stripe.com"}, {"host": "example.org"}, {"host": "127.0.0.1"},  # outside hosts may be allow-listed
+    {"service": ["payments", "helpdesk", "chat", "code"]}, {"method": ["get", "Post", "DELETE", "PATCH"]},
+])
+def test_names_that_exist_or_may_be_outside_hosts_are_accepted(match):
+    parse_profile(rule_with(match), "f.yaml")
+
+
+def test_drift_paths_in_every_documented_form_are_accepted():
+    ops = [{"hide": "email"}, {"hide": "data[].customer.email"}, {"hide": "tickets.*.subject"},
+           {"rename": {"field": "data[].email", "to": "email_address"}}, {"retype": {"field": "[]", "to": "null"}}]
+    assert len(parse_profile(rule_with(action={"kind": "drift", "ops": ops}), "f.yaml").rules[0].action.params["ops"]
+               ) == 5

@@ -181,7 +181,7 @@ def test_connection_reset_before_the_write_so_a_retry_refunds_once(make_agent):
     agent.stripe(retries=0).v1.refunds.create(params={"charge": FACT["duplicate_charge"]})
     assert len(agent.refunds()) == 1
     first = agent.exchanges()[0]
-    assert (first["status"], first["outcome"], first["error"]) == (None, "error", "Connection killed.")
+    assert (first["status"], first["outcome"], first["error"]) == (None, "faulted", "Connection killed.")
 
 
 def test_hang_holds_the_call_until_the_client_gives_up(make_agent):
@@ -196,7 +196,7 @@ def test_hang_holds_the_call_until_the_client_gives_up(make_agent):
     while time.monotonic() < deadline and agent.exchanges()[0]["outcome"] == "pending":
         time.sleep(0.05)
     [row] = agent.exchanges()
-    assert (row["outcome"], row["status"]) == ("error", None)
+    assert (row["outcome"], row["status"]) == ("faulted", None)
     assert summary(agent) == [("/v1/payment_intents", "stuck", "hang")]
 
 
