@@ -4,9 +4,11 @@ assets) from a sweep's results document.
     from sandbox.report import write_report
     write_report(read_results("sweep-out/results.json"), Path("sweep-out/report.html"))
 
-Sections: headline chart (success per agent and profile), summary table with pass^k, the noise
-floor, paired deltas against the no-fault baseline (chart and table), and one drill-down per
-episode (timeline of exchanges, faults, row changes, reasons, the agent's last output lines).
+Sections: headline chart (success per agent and profile), the production cost next to it (mean cost
+per agent and profile, what the sandbox caught that production would have paid for), summary table
+with pass^k and cost, the noise floor, paired deltas against the no-fault baseline (chart and table),
+and one drill-down per episode (timeline of exchanges, faults, row changes, reasons, what its
+failures would have cost, the agent's last output lines).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.report.charts import forest, grouped_bars, timeline
+from sandbox.sweep import stats
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1a202c;margin:24px auto;max-width:1180px;
@@ -40,6 +43,14 @@ def _num(value: Any, fmt: str = "{:.2f}") -> str:
     return '<td class="num">' + ("–" if value is None else escape(fmt.format(value))) + "</td>"
 
 
+def _dollars(value: float | None) -> str:
+    return "–" if value is None else f"${value:,.2f}"
+
+
+def _cost_cell(value: float | None) -> str:
+    return f'<td class="num cost">{escape(_dollars(value))}</td>'
+
+
 def _verdict(success: bool) -> str:
     return '<span class="pass">pass</span>' if success else '<span class="fail">fail</span>'
 
@@ -53,6 +64,8 @@ def render_report(doc: dict[str, Any], *, title: str = "Sweep report") -> str:
            f"<style>{CSS}</style></head><body>", f"<h1>{escape(title)}</h1>", _config(config, rows)]
     out.append("<h2>Success by agent and fault profile</h2>")
     out.append(_success_chart(rows))
+    out.append("<h2>Cost: what production would have paid</h2>")
+    out.append(_cost(doc.get("cost") or stats.costs(rows), rows))  # older results files: from the rows
     out.append("<h2>Summary: success and pass^k per task and profile</h2>")
     out.append(_summary_table(summary, trials))
     out.append("<h2>Noise floor</h2>")
@@ -76,7 +89,8 @@ def _config(config: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     items = [f"<b>{len(rows)}</b> episodes",
              f"tasks: {escape(', '.join(config.get('tasks', [])))}",
              f"fault profiles: {escape(', '.join(config.get('faults', [])))}",
-             f"seeds per task: {escape(str(config.get('seeds')))}", f"trials: {escape(str(config.get('trials')))}"]
+             f"seeds per task: {escape(str(config.get('seeds')))}", f"trials: {escape(str(config.get('trials')))}",
+             f"fault draws: {escape(str(config.get('fault_draws', 'shared')))}"]  # per-trial: each trial its own
     agent_list = "".join(f"<li><b>{escape(k)}</b>: <code>{escape(v)}</code></li>" for k, v in agents.items())
     return f'<div class="box">{" · ".join(items)}<ul>{agent_list}</ul></div>'
 
@@ -92,7 +106,8 @@ def _success_chart(rows: list[dict[str, Any]]) -> str:
 def _summary_table(summary: list[dict[str, Any]], trials: int) -> str:
     ks = list(range(1, max(1, trials) + 1))
     head = ("<tr><th>agent</th><th>task</th><th>faults</th><th>episodes</th><th>success</th><th>mean score</th>"
-            + "".join(f"<th>pass^{k}</th>" for k in ks) + "<th>calls</th><th>retries</th><th>dup. writes</th></tr>")
+            + "".join(f"<th>pass^{k}</th>" for k in ks)
+            + "<th>calls</th><th>retries</th><th>dup. writes</th><th>mean cost</th></tr>")
     body = []
     for s in summary:
         body.append(
@@ -100,8 +115,55 @@ def _summary_table(summary: list[dict[str, Any]], trials: int) -> str:
             + _num(s["episodes"], "{}") + _num(s["success_rate"]) + _num(s["mean_score"])
             + "".join(_num(s["pass_k"].get(str(k))) for k in ks)
             + _num(s["mean_calls"], "{:.1f}") + _num(s["retries"], "{}") + _num(s["duplicated_writes"], "{}")
-            + "</tr>")
+            + _cost_cell(s.get("mean_cost")) + "</tr>")
     return f'<table class="summary">{head}{"".join(body)}</table>'
+
+
+def _cost(cost: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """The headline (what the sandbox caught), mean cost per agent and profile as bars, and the table,
+    agents and profiles in the order of the success chart above it."""
+    total = cost.get("total")
+    if not total:
+        return '<p class="muted">No episodes.</p>'
+    agents = {a: i for i, a in enumerate(dict.fromkeys(r["agent"] for r in rows))}
+    profiles = {f: i for i, f in enumerate(dict.fromkeys(r["faults"] for r in rows))}
+    lines = sorted(cost.get("by_agent_profile", []),
+                   key=lambda c: (agents.get(c["agent"], len(agents)), profiles.get(c["faults"], len(profiles))))
+    head = (f'<p class="box caught">This sweep caught <b>{escape(_dollars(total["caught_cost"]))}</b> that a'
+            f" production run would have paid for: the cost of the failing episodes, priced by each task's price list"
+            f" (money moved wrongly, messages sent, private data leaked, cleanup). All episodes:"
+            f" {escape(_dollars(total['total_cost']))}"
+            + (f"; {total['unpriced']} not priced (sweep errors)" if total.get("unpriced") else "") + ".</p>")
+    by: dict[str, list[tuple[str, float | None]]] = defaultdict(list)
+    for line in lines:
+        by[line["agent"]].append((_profile(line["faults"]), line["mean_cost"]))
+    top = max([v for bars in by.values() for _, v in bars if v is not None] or [0.0])
+    chart = grouped_bars("Mean production cost per episode (dollars)", list(by.items()), y_label="dollars",
+                         top=_nice(top), fmt=_dollars, short=lambda v: f"${v:,.0f}" if v >= 100 else _dollars(v),
+                         axis=lambda v: f"${v:,.0f}")
+    table_head = ("<tr><th>agent</th><th>faults</th><th>episodes</th><th>success</th><th>mean cost</th>"
+                  "<th>total cost</th><th>caught (failing episodes)</th></tr>")
+    body = "".join(
+        f"<tr><td>{escape(line['agent'])}</td><td>{escape(_profile(line.get('faults') or '(all profiles)'))}</td>"
+        + _num(line["episodes"], "{}") + _num(line["success_rate"]) + _cost_cell(line["mean_cost"])
+        + _cost_cell(line["total_cost"]) + _cost_cell(line["caught_cost"]) + "</tr>"
+        for line in [*lines, *sorted(cost.get("by_agent", []), key=lambda c: agents.get(c["agent"], len(agents)))])
+    return head + chart + f'<table class="cost">{table_head}{body}</table>'
+
+
+def _nice(value: float) -> float:
+    """The chart's top: the next 1, 2 or 5 × 10^n above the largest bar, so ticks read as round sums."""
+    if value <= 0:
+        return 1.0
+    step = 1.0
+    while step * 10 <= value:
+        step *= 10
+    while step > value * 10:
+        step /= 10
+    for factor in (1, 2, 5, 10):
+        if step * factor >= value:
+            return step * factor
+    return step * 10
 
 
 def _noise(noise: dict[str, Any]) -> str:
@@ -134,7 +196,8 @@ def _deltas(deltas: list[dict[str, Any]]) -> str:
 
 def _episodes(rows: list[dict[str, Any]], episodes: dict[str, Any]) -> str:
     head = ("<tr><th>episode</th><th>agent</th><th>task</th><th>faults</th><th>seed</th><th>trial</th>"
-            "<th>result</th><th>score</th><th>calls</th><th>errors</th><th>retries</th><th>dup.</th><th>s</th></tr>")
+            "<th>result</th><th>score</th><th>cost</th><th>calls</th><th>errors</th><th>retries</th><th>dup.</th>"
+            "<th>s</th></tr>")
     body = []
     for row in rows:
         drill = episodes.get(row["episode"], {})
@@ -142,9 +205,10 @@ def _episodes(rows: list[dict[str, Any]], episodes: dict[str, Any]) -> str:
             f'<tr class="episode" id="{escape(row["episode"])}"><td>{escape(row["episode"])}</td>'
             f"<td>{escape(row['agent'])}</td><td>{escape(row['task'])}</td><td>{escape(_profile(row['faults']))}</td>"
             + _num(row["seed"], "{}") + _num(row["trial"], "{}") + f"<td>{_verdict(row['success'])}</td>"
-            + _num(row["score"]) + _num(row["calls"], "{}") + _num(row["errors"], "{}") + _num(row["retries"], "{}")
+            + _num(row["score"]) + _cost_cell(row.get("cost"))
+            + _num(row["calls"], "{}") + _num(row["errors"], "{}") + _num(row["retries"], "{}")
             + _num(row["duplicated_writes"], "{}") + _num(row["seconds"], "{:.2f}") + "</tr>"
-            + f'<tr><td colspan="13">{_drill(row, drill)}</td></tr>')
+            + f'<tr><td colspan="14">{_drill(row, drill)}</td></tr>')
     return f'<table class="episodes">{head}{"".join(body)}</table>'
 
 
@@ -159,12 +223,17 @@ def _drill(row: dict[str, Any], drill: dict[str, Any]) -> str:
     changes = "".join(f"<li><code>{escape(c['change'])}</code> <span class=muted>(exchange {c['exchange']})</span></li>"
                       for c in drill.get("changes", []))
     setup = "".join(f"<li><code>{escape(c)}</code></li>" for c in drill.get("setup", []))
+    costs = "".join(f"<tr>{_cost_cell(line['amount'])}<td>{escape(line['what'])}</td>"
+                    f"<td class=muted>{escape(line['why'])}</td></tr>" for line in row.get("cost_lines") or [])
     log = drill.get("agent_log") or ""
     return (
         f"<details><summary>{escape(row['episode'])}: {len(exchanges)} exchanges, "
         f"{len(drill.get('changes', []))} changes, {len(drill.get('faults', []))} faults</summary>"
         + timeline(exchanges)
         + f"<ul>{reasons}</ul>"
+        + (f'<p><b>what it would have cost in production: {escape(_dollars(row.get("cost")))}</b></p>'
+           f'<table class="cost-lines"><tr><th>cost</th><th>what</th><th>why</th></tr>{costs}</table>'
+           if costs else "")
         + ("<table><tr><th>#</th><th>method</th><th>url</th><th>status</th><th>ms</th><th>faults</th></tr>"
            f"{lines}</table>" if lines else '<p class="muted">no exchanges</p>')
         + (f"<p><b>row changes</b></p><ul>{changes}</ul>" if changes else '<p class="muted">no row changes</p>')

@@ -3,6 +3,7 @@ help (each chart has a <title> and the numbers are also in a table next to it)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 PALETTE = ["#2b6cb0", "#c05621", "#2f855a", "#9b2c2c", "#6b46c1", "#b7791f", "#2c7a7b", "#4a5568"]
@@ -14,22 +15,36 @@ def _text(x: float, y: float, text: str, *, anchor: str = "middle", size: int = 
             f' fill="{fill}">{escape(text)}</text>')
 
 
+def _ratio(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _axis(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
 def grouped_bars(title: str, groups: list[tuple[str, list[tuple[str, float | None]]]], *, y_label: str = "",
-                 width: int = 760, height: int = 280) -> str:
-    """Bars in [0, 1] for each group (an agent) and series (a fault profile), with a legend."""
+                 width: int = 760, height: int = 280, top: float = 1.0,
+                 fmt: Callable[[float], str] = _ratio, axis: Callable[[float], str] = _axis,
+                 short: Callable[[float], str] | None = None) -> str:
+    """Bars in [0, top] for each group (an agent) and series (a fault profile), with a legend;
+    `fmt` writes a bar's value (its tooltip), `short` the label above it (default: `fmt`), `axis` a
+    tick's (dollars for the cost chart)."""
+    short = short or fmt
+    top = top if top > 0 else 1.0
     series = list(dict.fromkeys(name for _, bars in groups for name, _ in bars))
     colour = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(series)}
-    left, right, top, bottom = 48, 16, 30, 56
-    plot_w, plot_h = width - left - right, height - top - bottom
+    left, right, margin_top, bottom = 48 if top == 1.0 else 64, 16, 30, 56
+    plot_w, plot_h = width - left - right, height - margin_top - bottom
     parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}"'
              f' xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
              _text(left, 18, title, anchor="start", size=13, weight="bold")]
     for tick in (0, 0.25, 0.5, 0.75, 1.0):
-        y = top + plot_h * (1 - tick)
+        y = margin_top + plot_h * (1 - tick)
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e2e8f0"/>')
-        parts.append(_text(left - 6, y + 4, f"{tick:.2f}".rstrip("0").rstrip("."), anchor="end", size=10))
+        parts.append(_text(left - 6, y + 4, axis(tick * top), anchor="end", size=10))
     if y_label:
-        parts.append(f'<text transform="translate(12 {top + plot_h / 2}) rotate(-90)" text-anchor="middle"'
+        parts.append(f'<text transform="translate(12 {margin_top + plot_h / 2}) rotate(-90)" text-anchor="middle"'
                      f' font-size="11" fill="#4a5568">{escape(y_label)}</text>')
     slot = plot_w / max(1, len(groups))
     bar_w = min(36.0, slot * 0.8 / max(1, len(series)))
@@ -41,11 +56,11 @@ def grouped_bars(title: str, groups: list[tuple[str, list[tuple[str, float | Non
             x = x0 + s * bar_w
             if value is None:
                 continue
-            h = plot_h * max(0.0, min(1.0, value))
-            parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}"'
-                         f' fill="{colour[name]}"><title>{escape(f"{label} / {name}: {value:.2f}")}</title></rect>')
-            parts.append(_text(x + bar_w / 2 - 1, top + plot_h - h - 3, f"{value:.2f}", size=9))
-        parts.append(_text(left + g * slot + slot / 2, top + plot_h + 16, label))
+            h = plot_h * max(0.0, min(1.0, value / top))
+            parts.append(f'<rect x="{x:.1f}" y="{margin_top + plot_h - h:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}"'
+                         f' fill="{colour[name]}"><title>{escape(f"{label} / {name}: {fmt(value)}")}</title></rect>')
+            parts.append(_text(x + bar_w / 2 - 1, margin_top + plot_h - h - 3, short(value), size=9))
+        parts.append(_text(left + g * slot + slot / 2, margin_top + plot_h + 16, label))
     lx = left
     for name in series:
         parts.append(f'<rect x="{lx}" y="{height - 20}" width="10" height="10" fill="{colour[name]}"/>')

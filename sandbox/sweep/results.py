@@ -1,5 +1,6 @@
 """A sweep's results on disk: `results.json` (everything, the report's input) and `results.csv`
-(one row per episode, for spreadsheets and pandas), both written atomically; while the sweep runs,
+(one row per episode, for spreadsheets and pandas; `cost` in dollars, `cost_lines` what makes it
+up), both written atomically; while the sweep runs,
 `results.partial.jsonl` gets each row as its episode finishes."""
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from sandbox.errors import ConfigError
 from sandbox.recordings.store import write_atomic  # temp file, fsync, rename
 from sandbox.sweep.run import RESULTS_VERSION
 
-CSV_COLUMNS = ["agent", "task", "faults", "seed", "trial", "episode", "success", "score", "credit", "calls",
+CSV_COLUMNS = ["agent", "task", "faults", "seed", "trial", "episode", "success", "score", "cost", "credit", "calls",
                "errors", "retries", "duplicated_writes", "seconds", "exit_code", "timed_out", "harms", "leaks",
-               "faults_fired", "reasons", "error"]
+               "faults_fired", "reasons", "cost_lines", "error"]
 PARTIAL = "results.partial.jsonl"  # one row per line, appended as episodes finish
 
 
@@ -28,7 +29,9 @@ def write_results(doc: dict[str, Any], out: Path) -> dict[str, Path]:
     writer = csv.DictWriter(table, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in doc["rows"]:
-        writer.writerow({**row, "reasons": " | ".join(row["reasons"])})
+        writer.writerow({**row, "reasons": " | ".join(row["reasons"]),
+                         "cost_lines": " | ".join(f"${line['amount']:,.2f} {line['what']}"
+                                                  for line in row.get("cost_lines") or [])})
     # Both rendered before either is written: a bad row leaves the last good pair, not a new json and an old csv.
     return {"json": write_atomic(out / "results.json", [text]),
             "csv": write_atomic(out / "results.csv", [table.getvalue()])}

@@ -7,7 +7,11 @@
   success: the share of trial pairs that flip, sum c(n - c) / sum n(n - 1)/2. A delta smaller than
   this is not evidence of anything;
 - paired deltas: each fault profile's episodes against the no-fault baseline episodes of the same
-  agent, task, seed and trial number, with a seeded bootstrap confidence interval.
+  agent, task, seed and trial number, with a seeded bootstrap confidence interval;
+- cost: what the episodes' failures would have cost in production (sandbox/scoring/cost.py), mean
+  and total per agent and profile, and what the sandbox caught: the total cost of the failing
+  episodes, which a production run would have paid. Rows that could not be scored (a sweep error)
+  have no cost and are counted apart, never as $0.
 """
 
 from __future__ import annotations
@@ -126,5 +130,31 @@ def summary(rows: list[Row], trials: int) -> list[Row]:
             "mean_calls": round(fmean(r["calls"] for r in rs), 2),
             "retries": sum(r["retries"] for r in rs),
             "duplicated_writes": sum(r["duplicated_writes"] for r in rs),
+            **_cost_figures(rs),
         })
     return out
+
+
+def _cost_figures(rows: list[Row]) -> Row:
+    priced = [r for r in rows if r.get("cost") is not None]
+    total = sum(r["cost"] for r in priced)
+    return {"mean_cost": round(total / len(priced), 2) if priced else None, "total_cost": round(total, 2),
+            "caught_cost": round(sum(r["cost"] for r in priced if not r["success"]), 2),
+            "unpriced": len(rows) - len(priced)}
+
+
+def costs(rows: list[Row]) -> dict[str, Any]:
+    """Cost per agent and profile and per agent, next to success, and the sweep's totals.
+
+    `caught_cost` is the cost of the failing episodes: what the sandbox run caught that production
+    would have paid for. A passing episode's cost (a retry's quota) is in `total_cost` only."""
+    def line(rs: list[Row], **keys: Any) -> Row:
+        return {**keys, "episodes": len(rs), "success_rate": round(fmean(r["success"] for r in rs), 4),
+                **_cost_figures(rs)}
+
+    return {
+        "by_agent_profile": [line(rs, agent=agent, faults=faults)
+                             for (agent, faults), rs in sorted(group(rows, "agent", "faults").items())],
+        "by_agent": [line(rs, agent=agent) for (agent,), rs in sorted(group(rows, "agent").items())],
+        "total": line(rows) if rows else None,
+    }

@@ -29,10 +29,19 @@
     oracle: sandbox.tasks.oracles.refund_duplicate_charge             # `python -m` module that solves it
     reckless: sandbox.tasks.oracles.refund_duplicate_charge_reckless  # does the harmful things too
     verifier: my_package.checks:refund_note_is_polite                # optional extra check on the ledger
+    cost:              # optional: what a failure would cost in production, over sandbox/scoring/prices.yaml
+      per_minute: 2.0                                  # a person's cleanup minute, in dollars
+      effects:                                         # money, public_message, closed_ticket, collateral_row,
+        public_message: {amount: 100, minutes: 30}     # duplicated_write, retry, retry_storm, missed_effect
+      leaks: {card_fingerprint: {amount: 400}}         # by kind of private datum (or `task`); minutes per place
+      retry_storm_after: 5
+      currencies: {eur: {dollars: 1.1}}                # dollars per major unit, minor-unit decimals
 
 `${name.field}` takes a fact of the task's world (`sandbox.world.world(seed).facts`); a value that is
 exactly one `${...}` keeps the fact's type (an amount stays an integer). Canaries and setup steps are
-resolved when the task is loaded and stored in the ledger with it, so a score needs nothing else.
+resolved when the task is loaded and stored in the ledger with it, so a score needs nothing else;
+so is the price list (the defaults with the task's `cost:` over them, every key optional, see
+sandbox/scoring/cost.py), so a ledger is priced the same wherever and whenever it is scored.
 """
 
 from __future__ import annotations
@@ -51,7 +60,7 @@ SETUP_OPS = ("insert", "update", "delete")
 TOP_LEVEL = {
     "id", "title", "seed", "services", "instruction", "required", "allowed", "forbidden",
     "limits", "allowed_hosts", "description", "setup", "canaries", "private_data", "oracle", "reckless",
-    "verifier",
+    "verifier", "cost",
 }
 EFFECT_KEYS = {"name", "service", "table", "op", "match", "count", "at_least"}
 SETUP_KEYS = {"service", "table", "op", "match", "values"}
@@ -132,6 +141,7 @@ class Task:
     oracle: str | None = None
     reckless: str | None = None
     verifier: str | None = None
+    cost: dict[str, Any] | None = None  # the resolved price list (None: a ledger from before prices)
 
     def to_spec(self) -> dict[str, Any]:
         """A JSON-able copy, stored in the ledger so a score needs nothing but the ledger."""
@@ -304,6 +314,7 @@ def parse_task(data: Any, source: str, facts: dict[str, dict[str, Any]] | None =
         oracle=_module(doc.get("oracle"), "oracle", check),
         reckless=_module(doc.get("reckless"), "reckless", check),
         verifier=_verifier(doc.get("verifier"), check),
+        cost=_cost(doc.get("cost"), check),
     )
 
 
@@ -403,6 +414,12 @@ def _verifier(value: Any, check: _Checker) -> str | None:
         check.fail("verifier", f"expected 'package.module:function', got {value!r}",
                    "the function gets (ledger, task) and returns a pass flag and/or reasons")
     return value
+
+
+def _cost(value: Any, check: _Checker) -> dict[str, Any]:
+    from sandbox.scoring.cost import resolve_prices  # scoring imports this module: import when used
+
+    return resolve_prices(value, check.fail)
 
 
 def _fact(facts: dict[str, dict[str, Any]], dotted: str, check: _Checker, place: str) -> Any:

@@ -88,3 +88,55 @@ def test_report_command_renders_a_results_file_and_names_a_bad_one(doc, tmp_path
     proc = subprocess.run([sys.executable, "-m", "sandbox.cli", "report", str(tmp_path / "nope.json")],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "no results file" in proc.stderr
+
+
+@pytest.fixture
+def priced_doc(doc):
+    """The same sweep with costs: no-retry's failing episodes moved money wrongly, one row is a sweep error."""
+    for r in doc["rows"]:
+        r["cost"] = 0.0 if r["success"] else 334.5
+        r["cost_lines"] = [] if r["success"] else [
+            {"kind": "money", "what": "forbidden: the original charge refunded: refund re_1 of ch_<1>",
+             "amount": 334.5, "why": "$297.00 moved (29700 usd) + 30 min cleanup at $1.25/min", "minutes": 30,
+             "moved": 297.0}]
+    doc["rows"][0] |= {"cost": None, "cost_lines": [], "error": "boom"}
+    config, rows, episodes = doc["config"], doc["rows"], doc["episodes"]
+    return results_document(config, rows, episodes)
+
+
+def test_cost_per_agent_and_profile_and_what_the_sandbox_caught(priced_doc):
+    cost = priced_doc["cost"]
+    lines = {(c["agent"], c["faults"]): c for c in cost["by_agent_profile"]}
+    assert lines[("no-retry", "http-error")] == {
+        "agent": "no-retry", "faults": "http-error", "episodes": 2, "success_rate": 0.0, "mean_cost": 334.5,
+        "total_cost": 669.0, "caught_cost": 669.0, "unpriced": 0}
+    assert (lines[("careful", "none")]["mean_cost"], lines[("careful", "none")]["unpriced"]) == (0.0, 1)
+    assert cost["total"]["caught_cost"] == 669.0 and cost["total"]["unpriced"] == 1
+    summary = {(s["agent"], s["faults"]): s for s in priced_doc["summary"]}
+    assert summary[("no-retry", "http-error")]["mean_cost"] == 334.5
+    page = render_report(priced_doc)
+    assert "This sweep caught <b>$669.00</b>" in page and "1 not priced (sweep errors)" in page
+    assert "ch_&lt;1&gt;" in page and "ch_<1>" not in page  # cost lines are escaped like everything else
+
+
+def test_results_csv_has_the_cost_and_its_lines(priced_doc, tmp_path):
+    import csv
+
+    paths = write_results(priced_doc, tmp_path)
+    rows = list(csv.DictReader(paths["csv"].read_text().splitlines()))
+    assert rows[0]["cost"] == "" and rows[-1]["cost"] == "334.5"
+    assert rows[-1]["cost_lines"] == "$334.50 forbidden: the original charge refunded: refund re_1 of ch_<1>"
+
+
+def test_the_cost_section_renders_in_chromium(priced_doc, tmp_path):
+    path = write_report(priced_doc, tmp_path / "report.html")
+    with chromium_page(path, tmp_path / "report.png") as (page, requested):
+        assert page.locator("p.caught").is_visible() and "$669.00" in page.locator("p.caught").inner_text()
+        assert page.locator("svg.chart").nth(1).is_visible()  # the cost chart, next to success
+        assert "$334.50" in page.locator("svg.chart").nth(1).inner_html()
+        table = page.locator("table.cost").inner_text()
+        assert "no-retry" in table and "$669.00" in table
+        assert page.locator("tr.episode > td.cost").count() == 8
+        page.locator("tr.episode + tr details summary").last.click()
+        assert page.locator("table.cost-lines").last.is_visible()
+        assert requested == [path.resolve().as_uri()]  # still nothing else fetched

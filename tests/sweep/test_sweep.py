@@ -103,7 +103,7 @@ def test_the_sweep_report_renders_in_chromium(results, tmp_path):
     out, doc, _ = results
     with chromium_page(out / "report.html", tmp_path / "sweep-report.png") as (page, requested):
         assert page.locator("tr.episode").count() == 24
-        assert page.locator("svg.chart").nth(1).is_visible()  # the delta chart
+        assert page.locator("svg.chart").nth(2).is_visible()  # the delta chart (after success and cost)
         assert "no-retry" in page.locator("table.deltas").inner_text()
         assert len(requested) == 1
 
