@@ -15,7 +15,7 @@ TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs every 
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["episode", "open_sandbox", "start_episode"]
+__all__ = ["episode", "fork", "open_sandbox", "start_episode"]
 
 
 def __getattr__(name: str) -> Any:

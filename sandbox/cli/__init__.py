@@ -126,6 +126,8 @@ def _pairs(items: tuple[str, ...], cast=str) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--faults", default=None, metavar="PROFILE",
               help="Fault profile for the episode: a library name (sandbox faults list) or a YAML file.")
+@click.option("--fault-seed", type=click.IntRange(0, 2**63 - 1), default=None, metavar="N",
+              help="Draw the profile's faults from N instead of the world seed (a sweep row's fault_seed).")
 @click.option("--record", "record_to", default=None, metavar="NAME",
               help="Record the episode's traffic to recordings/NAME.jsonl (or a path), secrets redacted.")
 @click.option("--replay", "replay_from", default=None, metavar="NAME",
@@ -135,7 +137,8 @@ def _pairs(items: tuple[str, ...], cast=str) -> dict[str, Any]:
 @click.argument("command", nargs=-1, required=True)
 @click.pass_context
 @_friendly
-def run(ctx, seed, episode_id, timeout, as_json, faults, record_to, replay_from, no_isolate, task, command) -> None:
+def run(ctx, seed, episode_id, timeout, as_json, faults, fault_seed, record_to, replay_from, no_isolate, task,
+        command) -> None:
     """Run COMMAND as an agent in a fresh episode of TASK, then score it.
 
     \b
@@ -158,16 +161,19 @@ def run(ctx, seed, episode_id, timeout, as_json, faults, record_to, replay_from,
         from sandbox.faults import profile_ref
 
         faults = profile_ref(faults)  # a bad profile fails here, before any sandbox or agent starts
+    elif fault_seed is not None:
+        raise click.UsageError("--fault-seed needs --faults: without a profile there is nothing to draw")
     recording = _recording_mode(record_to, replay_from)
     isolate = False if no_isolate else None  # None: isolated where the kernel allows it
     ports = running_ports(home)
     if ports:
         result = run_task(loaded, list(command), home=home, ports=ports, episode_id=episode_id, timeout=timeout,
-                          faults=faults, isolate=isolate, **recording)
+                          faults=faults, fault_seed=fault_seed, isolate=isolate, **recording)
     else:
         with Sandbox(home, ephemeral=True) as sandbox:  # the task's allowed_hosts go with its episode
             result = run_task(loaded, list(command), home=home, ports=sandbox.ports,
-                              episode_id=episode_id, timeout=timeout, faults=faults, isolate=isolate, **recording)
+                              episode_id=episode_id, timeout=timeout, faults=faults, fault_seed=fault_seed,
+                              isolate=isolate, **recording)
     if as_json:
         click.echo(json.dumps({"episode": result.episode.id, "exit_code": result.exit_code,
                                "timed_out": result.timed_out, "score": result.score.to_dict()}, indent=2))
@@ -233,7 +239,7 @@ def demo(ctx) -> None:
 
 @main.group()
 def episodes() -> None:
-    """Create, list, finish episodes."""
+    """Create, list, finish, snapshot and fork episodes."""
 
 
 @episodes.command("create")
@@ -284,6 +290,34 @@ def episodes_finish(ctx, episode_id) -> None:
     click.echo(f"{episode.id} finished")
     if score:
         click.echo(score.render())
+
+
+@episodes.command("snapshot")
+@click.argument("episode_id")
+@click.option("--name", default=None, help="The snapshot's name (default: snap1, snap2, ...).")
+@click.pass_context
+@_friendly
+def episodes_snapshot(ctx, episode_id, name) -> None:
+    """Snapshot EPISODE now (its services' databases, ledger, fault state) and print EPISODE/NAME,
+    which `sandbox episodes fork` takes."""
+    from sandbox.episodes.snapshot import snapshot
+    from sandbox.episodes.store import EpisodeStore
+
+    click.echo(snapshot(EpisodeStore(_home(ctx)), episode_id, name).ref)
+
+
+@episodes.command("fork")
+@click.argument("source", metavar="EPISODE|EPISODE/SNAPSHOT")
+@click.option("--id", "episode_id", default=None, help="The new episode's id (default: generated).")
+@click.pass_context
+@_friendly
+def episodes_fork(ctx, source, episode_id) -> None:
+    """Create a new episode from a snapshot (or from EPISODE as it is now) and print its id;
+    `sandbox env NEW` then gives an agent its environment."""
+    from sandbox.episodes.snapshot import fork
+    from sandbox.episodes.store import EpisodeStore
+
+    click.echo(fork(EpisodeStore(_home(ctx)), source, episode_id=episode_id).id)
 
 
 @main.command()

@@ -5,6 +5,8 @@
         r = ep.request("GET", "https://api.stripe.com/v1/customers", params={"email": "..."})
         ep.run(["python", "my_agent.py"])          # or run an agent process in the episode
         print(ep.score().score)                    # partial credit so far
+        snap = ep.snapshot()                       # this state, to go on from more than once:
+        with ep.fork(snap) as other: ...           # a new episode from it (also sandbox.fork("EP/NAME"))
     print(ep.result.render())                      # finished and scored on leaving the block
 
 Requests go through the sandbox's proxy like an agent's would (TLS with the sandbox CA, the
@@ -23,19 +25,25 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from sandbox.episodes.store import Episode, EpisodeStore
+from sandbox.errors import TaskError
 from sandbox.home import Home
 from sandbox.run.agent_env import agent_env
 from sandbox.run.runner import attach_task, finish_and_score
 from sandbox.scoring.score import Score, score_ledger
 from sandbox.tasks import Task, load_task
 from sandbox.world import world
+
+if TYPE_CHECKING:
+    from sandbox.episodes.snapshot import Snapshot
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -183,6 +191,30 @@ class EpisodeHandle:
                 raise
         return subprocess.CompletedProcess(command, proc.returncode, out, err)
 
+    def __enter__(self) -> EpisodeHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.finish()  # `with ep.fork() as child:` finishes and scores the child, as sandbox.episode does
+
+    def snapshot(self, name: str | None = None) -> Snapshot:
+        """This episode's state now (services, ledger, fault state), to fork from: see `fork`."""
+        from sandbox.episodes.snapshot import snapshot
+
+        return _with_store(self.home, lambda store: snapshot(store, self.id, name))
+
+    def fork(self, snapshot: Snapshot | str | None = None, *, episode_id: str | None = None) -> EpisodeHandle:
+        """A new live episode from `snapshot` (one of this episode's, or its name), or from this
+        episode as it is now: same task, its own id and credentials; this episode is untouched."""
+        from sandbox.episodes.snapshot import Snapshot
+
+        if isinstance(snapshot, str) and "/" not in snapshot:
+            snapshot = f"{self.id}/{snapshot}"
+        source = self.id if snapshot is None else snapshot
+        if isinstance(source, Snapshot) and source.episode != self.id:
+            return fork(source, sandbox=self.sandbox, episode_id=episode_id)  # another episode's: its task
+        return _fork(source, self.task, self.sandbox, episode_id)
+
     def score(self) -> Score:
         """The score so far (partial credit), without finishing the episode."""
         return score_ledger(self.ledger_path)
@@ -234,6 +266,43 @@ def episode(task: str | Path | Task, *, faults: str | None = None, seed: int | N
         yield handle
     finally:
         handle.finish()
+
+
+def fork(snapshot: Snapshot | str, *, home: Home | str | None = None, sandbox: SandboxHandle | None = None,
+         episode_id: str | None = None) -> EpisodeHandle:
+    """A new live episode from `snapshot` (a Snapshot, "EPISODE/NAME", or an episode id: snapshot it
+    now), with the task of the episode it was taken of; finish it with `.finish()`."""
+    from sandbox.episodes.snapshot import load_snapshot
+
+    handle = sandbox or shared_sandbox(home)
+
+    def task_of(store: EpisodeStore) -> Task:
+        parent = snapshot.episode if not isinstance(snapshot, str) else snapshot.partition("/")[0]
+        with store.ledger(parent) as ledger:
+            spec = ledger.meta().get("task_spec")
+        if spec is None:
+            raise TaskError(f"episode {parent} has no task, so a fork of it would have none to score",
+                            hint="snapshot episodes made with a task (sandbox.episode(task), --task)")
+        return Task.from_spec(spec)
+
+    if isinstance(snapshot, str) and "/" in snapshot:
+        snapshot = _with_store(handle.home, lambda store: load_snapshot(store, snapshot))
+    return _fork(snapshot, _with_store(handle.home, task_of), handle, episode_id)
+
+
+def _fork(source: Snapshot | str, task: Task, sandbox: SandboxHandle, episode_id: str | None) -> EpisodeHandle:
+    from sandbox.episodes.snapshot import fork as fork_episode
+
+    child = _with_store(sandbox.home, lambda store: fork_episode(store, source, episode_id=episode_id))
+    return EpisodeHandle(child, task, sandbox)
+
+
+def _with_store(home: Home, work: Callable[[EpisodeStore], T]) -> T:
+    store = EpisodeStore(home)
+    try:
+        return work(store)
+    finally:
+        store.close()
 
 
 def _hosts(hosts: Iterable[str]) -> tuple[str, ...]:

@@ -10,6 +10,10 @@
     POST /episodes/<id>/finish     finish it (and score it, if it has a task)
     GET  /episodes/<id>/score      recompute the score from the ledger
     GET  /episodes/<id>/exchanges  the ledger's exchanges (without bodies)
+    POST /episodes/<id>/snapshots  {"name": "optional"}: snapshot it now (sandbox/episodes/snapshot.py)
+    GET  /episodes/<id>/snapshots  its snapshots
+    POST /episodes/<id>/fork       {"snapshot": "NAME (optional: now)", "id": "optional"}: a new episode from
+                                   that snapshot of it; answered like POST /episodes (with credentials)
     GET  /health                   the only route without a token
 
     python -m sandbox.interfaces.control --home .sandbox --port 8090
@@ -50,6 +54,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from sandbox.episodes.snapshot import fork, list_snapshots, snapshot
 from sandbox.episodes.store import Episode, EpisodeLimitError, EpisodeStore
 from sandbox.errors import EpisodeError, SandboxError, TaskError, did_you_mean
 from sandbox.home import Home, control_token
@@ -250,6 +255,26 @@ def create_control_app(home: Home, public_names: tuple[str, ...] = ()) -> Flask:
         store().require(episode_id)
         return jsonify(score_ledger(home.ledger_path(episode_id)).to_dict())
 
+    @app.post("/episodes/<episode_id>/snapshots")
+    def take_snapshot(episode_id: str) -> tuple[Response, int]:
+        body = _fields(("name",))
+        return jsonify(snapshot(store(), episode_id, body.get("name")).describe()), 201
+
+    @app.get("/episodes/<episode_id>/snapshots")
+    def snapshots(episode_id: str) -> Response:
+        store().require(episode_id)
+        return jsonify([s.describe() for s in list_snapshots(store(), episode_id)])
+
+    @app.post("/episodes/<episode_id>/fork")
+    def fork_episode(episode_id: str) -> tuple[Response, int]:
+        body = _fields(("snapshot", "id"))
+        # A snapshot is named within its episode: the route's episode, never a path.
+        source = f"{episode_id}/{body['snapshot']}" if body.get("snapshot") else episode_id
+        child = fork(store(), source, episode_id=body.get("id"))
+        with store().ledger(child.id) as ledger:
+            forked = ledger.meta().get("forked_from")
+        return jsonify({**describe(child, credentials=True), "forked_from": forked}), 201
+
     @app.get("/episodes/<episode_id>/exchanges")
     def exchanges(episode_id: str) -> Response:
         store().require(episode_id)
@@ -261,6 +286,23 @@ def create_control_app(home: Home, public_names: tuple[str, ...] = ()) -> Flask:
         return jsonify(rows)
 
     return app
+
+
+def _fields(names: tuple[str, ...]) -> dict[str, str]:
+    """The JSON object body of a POST whose fields are all optional strings among `names`."""
+    body = request.get_json(silent=True)
+    if body is None and request.data:
+        raise EpisodeError("the body is not valid JSON", hint=f"send an object with {', '.join(names)} (optional)")
+    body = body or {}
+    if not isinstance(body, dict):
+        raise EpisodeError("the body must be a JSON object", hint=f"fields: {', '.join(names)}")
+    for key, value in body.items():
+        if key not in names:
+            raise EpisodeError(f"{_short(key)} is not a field of {request.method} {request.path}",
+                               hint=did_you_mean(str(key)[:100], names))
+        if value is not None and not isinstance(value, str):
+            raise EpisodeError(f"{key} must be a string, got {_short(value)}", hint=f"fields: {', '.join(names)}")
+    return body
 
 
 def _short(value: Any) -> str:

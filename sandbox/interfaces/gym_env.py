@@ -8,6 +8,11 @@
     ...
     obs, reward, terminated, truncated, info = env.step({"method": "DONE"})   # ends the episode
 
+Tree search: `snap = env.snapshot()` keeps the state reached so far (services, ledger, faults,
+clock); `env.restore(snap)` (or `env.reset(options={"snapshot": snap})`) finishes the current episode
+and goes on in a new one forked from it, as many times as wanted (sandbox/episodes/snapshot.py).
+Rewards after a restore count from the snapshot's score, and the time limit starts again.
+
 A body that is a dict is sent as JSON, or form-encoded when the action's headers say
 `Content-Type: application/x-www-form-urlencoded` (as Stripe wants); a string is sent as is.
 
@@ -28,8 +33,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from sandbox.episodes.snapshot import Snapshot
 from sandbox.errors import SandboxError
-from sandbox.interfaces.api import EpisodeHandle, SandboxHandle, shared_sandbox, start_episode
+from sandbox.interfaces.api import EpisodeHandle, SandboxHandle, fork, shared_sandbox, start_episode
 from sandbox.tasks import load_task
 
 try:  # pragma: no cover - depends on what is installed
@@ -70,13 +76,42 @@ class SandboxEnv(_Base):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """A fresh episode (the previous one is finished). `seed` picks the world (default: the task's)."""
+        """A fresh episode (the previous one is finished). `seed` picks the world (default: the task's).
+        `options={"snapshot": snap}` goes on from a snapshot instead (see `restore`)."""
+        if (options or {}).get("snapshot") is not None:
+            return self.restore(options["snapshot"])  # type: ignore[index]
         self._finish()
         sandbox = self._sandbox or shared_sandbox(self._home)
         faults = (options or {}).get("faults", self.faults)
         self.ep = start_episode(self.task_ref, faults=faults, seed=seed, sandbox=sandbox)
-        self.task = self.ep.task
         self._last_score = 0.0
+        return self._begin()
+
+    # -- tree search -------------------------------------------------------------------------
+
+    def snapshot(self, name: str | None = None) -> Snapshot:
+        """The current episode's state, to `restore` later (any number of times)."""
+        if self.ep is None:
+            raise ActionError("there is no episode to snapshot", hint="call reset() first")
+        return self.ep.snapshot(name)
+
+    def restore(self, snapshot: Snapshot | str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Finish the current episode and go on in a new one forked from `snapshot` (a Snapshot, or
+        "EPISODE/NAME"); returns (obs, info) like reset, info["forked_from"] naming the snapshot."""
+        self._finish()
+        sandbox = self._sandbox or shared_sandbox(self._home)
+        self.ep = fork(snapshot, sandbox=sandbox)
+        # Delta rewards go on from the snapshot's own partial score, so they still sum to the final one.
+        self._last_score = self.ep.score().score
+        obs, info = self._begin()
+        info["forked_from"] = snapshot if isinstance(snapshot, str) else snapshot.ref
+        return obs, info
+
+    # -- Gymnasium API -----------------------------------------------------------------------
+
+    def _begin(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        assert self.ep is not None
+        self.task = self.ep.task
         self._started = time.monotonic()
         from services import get_service
 

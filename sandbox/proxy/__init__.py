@@ -53,7 +53,7 @@ def sandbox_stages(home: Home, routes: Routes) -> list:
         Egress(routes),  # neither routed nor allow-listed -> 403; backstop on every upstream connection
         # Seeded nuisance from the episode's fault profile: answers here, or changes the response in
         # its `response` hook (before the ledger sees it); the faults that fired go in flow.metadata.
-        Faults(routes, begin=ledger.begin, end=ledger.response),
+        Faults(routes, begin=ledger.begin, end=ledger.response, home=home),
         Replay(home, routes, begin=ledger.begin),  # answers a replay episode from its recording; misses explained
         Route(routes, proxy_secret(home), begin=ledger.begin),  # vendor host -> fake, plus binding headers
         Record(),  # a record episode's exchanges, redacted, to its recording; streams kept event by event
