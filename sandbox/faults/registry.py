@@ -27,14 +27,35 @@ def profile_path(ref: str | Path) -> Path:
     return candidate
 
 
+_READ: dict[Path, tuple[tuple[int, int, int], Profile]] = {}
+
+
+def _read(path: Path) -> Profile:
+    """`read_profile_file(path)`, parsed again only when the file changes: every new episode with a
+    profile validates it, and parsing the YAML was a third of a fork's time."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return read_profile_file(path)  # it says what is wrong with the path
+    stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    cached = _READ.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    profile = read_profile_file(path)
+    if len(_READ) >= 256:  # paths come from operators, but stay bounded
+        _READ.clear()
+    _READ[path] = (stamp, profile)
+    return profile
+
+
 def profile_ref(ref: str | Path) -> str:
     """What an episode stores: a library name as is, a file as its absolute path (the proxy runs
     in another directory). Validates the profile, so a bad one fails before any agent starts."""
     path = profile_path(ref)
-    read_profile_file(path)
+    _read(path)
     return path.stem if path.parent == LIBRARY and path == LIBRARY / f"{ref}.yaml" else str(path)
 
 
 def load_profile(ref: str | Path) -> Profile:
     """Load and validate a profile by library name or path."""
-    return read_profile_file(profile_path(ref))
+    return _read(profile_path(ref))
