@@ -4,15 +4,24 @@
 
 The parent is mid-task: its ledger holds a few exchanges and state changes (as after an agent looked
 up a customer and refunded a charge), and it runs under a fault profile, so the fault state is
-rebuilt on every snapshot. Writes bench/results/fork.json and bench/results/fork.md.
-Goal: median <= 5 ms each, like a new episode (bench_episode.py).
+rebuilt on every snapshot. Two cases:
+
+    held   the parent's ledger and databases held open, as the proxy and the fakes hold them in a
+           running sandbox (the goal is judged here)
+    cold   nobody else has them open: each open creates and removes a -wal/-shm pair, and closing
+           the last connection checkpoints with an fsync (a sandbox with its fakes stopped)
+
+Writes bench/results/fork.json and bench/results/fork.md. Goal: median <= 5 ms each, like a new
+episode (bench_episode.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -51,13 +60,18 @@ def summary(samples: list[float]) -> dict:
             "max_ms": round(samples[-1], 3)}
 
 
-def measure(n: int, seed: int = 7) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
+def measure(n: int, seed: int = 7, held: bool = True) -> dict:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         home = Home.resolve(tmp)
         save_limits(home, Limits(max_live_episodes=2 * n + 60, creations_per_minute=100_000))
         store = EpisodeStore(home)
         store.prepare(seed)
         parent = mid_task(store, seed)
+        if held:  # as the proxy (ledger) and the fakes (their databases) hold them while the sandbox runs
+            folder = home.episode_dir(parent)
+            for path in sorted(folder.glob("*.db")):
+                conn = stack.enter_context(contextlib.closing(sqlite3.connect(path)))
+                conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
         for _ in range(20):  # warm-up: page cache, imports, the profile, the registry
             fork(store, snapshot(store, parent))
         taking, forking = [], []
@@ -72,12 +86,9 @@ def measure(n: int, seed: int = 7) -> dict:
         size = sum(p.stat().st_size for p in snap.path.glob("*.db"))
         store.close()
     return {
-        "n": n,
-        "services": [spec.id for spec in all_services()],
         "snapshot": summary(taking),
         "fork": summary(forking),
         "snapshot_bytes": size,
-        "goal_median_ms": GOAL_MS,
         "meets_goal": statistics.median(taking) <= GOAL_MS and statistics.median(forking) <= GOAL_MS,
     }
 
@@ -87,20 +98,26 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200)
     args = parser.parse_args()
     result = {"benchmark": "snapshot_fork", "python": platform.python_version(), "machine": platform.machine(),
-              "at": time.strftime("%Y-%m-%dT%H:%M:%S"), **measure(args.n)}
+              "at": time.strftime("%Y-%m-%dT%H:%M:%S"), "n": args.n,
+              "services": [spec.id for spec in all_services()], "goal_median_ms": GOAL_MS,
+              "held": measure(args.n, held=True), "cold": measure(args.n, held=False)}
+    result["meets_goal"] = result["held"]["meets_goal"]
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "fork.json").write_text(json.dumps(result, indent=2) + "\n")
-    rows = "".join(f"| {what} | {result[what]['median_ms']} ms | {result[what]['p90_ms']} ms | "
-                   f"{result[what]['max_ms']} ms | ≤ {GOAL_MS} ms median |\n" for what in ("snapshot", "fork"))
+    goal = f"≤ {GOAL_MS} ms median"
+    rows = "".join(f"| {what} | {case} | {result[case][what]['median_ms']} ms | {result[case][what]['p90_ms']} ms | "
+                   f"{result[case][what]['max_ms']} ms | {goal if case == 'held' else ''} |\n"
+                   for what in ("snapshot", "fork") for case in ("held", "cold"))
     (out / "fork.md").write_text(
         "# Snapshot and fork time\n\n"
         f"`python bench/bench_fork.py --n {args.n}` on {result['at']}: a mid-task episode of the four-fake world "
         f"({', '.join(result['services'])}) under the rate-limit profile. Snapshot: SQLite backup of each service "
         "database and the ledger, consistency checks, fault state replayed, manifest, a `snapshot` event. Fork: "
         "copy the snapshot's files, register the episode (limits, keys), its `forked` event and fault state.\n\n"
-        "| step | median | p90 | max | goal |\n|---|---|---|---|---|\n" + rows +
-        f"\nSnapshot size: {result['snapshot_bytes']} bytes.\n"
+        "held: the parent's files held open, as in a running sandbox; cold: nobody else has them open.\n\n"
+        "| step | case | median | p90 | max | goal |\n|---|---|---|---|---|---|\n" + rows +
+        f"\nSnapshot size: {result['held']['snapshot_bytes']} bytes.\n"
     )
     print(json.dumps(result, indent=2))
 

@@ -41,14 +41,13 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from sandbox.clock import STEP_SECONDS, episode_time
 from sandbox.episodes.ledger import connect as connect_ledger
-from sandbox.episodes.ledger import write_meta
 from sandbox.episodes.store import EPISODE_ID, Episode, EpisodeStore
 from sandbox.errors import EpisodeError
 from services import service_ids
@@ -60,7 +59,6 @@ LEDGER = "ledger.db"
 BUSY_WAIT_S = 2.0  # how long a snapshot waits for open exchanges to finish before it gives up
 # Events of the parent that say how the parent ended: history of the parent, not of the fork.
 PARENT_ENDINGS = ("finished", "reaped", "agent_exit")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -151,76 +149,85 @@ def _reserve(root: Path, name: str | None, episode_id: str) -> Path:
 
 def _copy_consistent(source: Path, target: Path, services: list[str], episode_id: str, faults: bool
                      ) -> tuple[int, list[tuple]]:
-    """Back up the ledger, then each service, until the copies show one moment. Returns the
-    position and, for an episode with a fault profile, the exchanges up to it (for `fault_state`)."""
+    """Back up the ledger and each service, in one read transaction over all of them (the services
+    attached to the ledger's connection: one connection, not one per file), until the copies show
+    one moment. Returns the position and, for an episode with a fault profile, the exchanges up to
+    it (for `fault_state`)."""
     deadline = time.monotonic() + BUSY_WAIT_S
     while True:
-        position, open_, have, calls = _backup(source / LEDGER, target / LEDGER, lambda c: _read_ledger(c, faults))
-        ahead = None
-        lacking = []
-        if open_ is None:
-            for service in services:
-                last, seq = _backup(source / f"{service}.db", target / f"{service}.db", lambda c: c.execute(
-                    "SELECT MAX(exchange_id), COALESCE(MAX(seq), 0) FROM _sandbox_changes").fetchone())
-                if last is not None and last > position:
-                    ahead = (service, last)
-                    break
-                if seq > have.get(service, 0):
-                    lacking.append(service)
-            if ahead is None:
-                if lacking:
-                    _sync_changes(target, lacking)
-                return position, calls
+        copied, position, calls, lacking, busy = _try_copy(source, target, services, faults)
+        if copied:
+            if lacking:
+                _sync_changes(target, lacking)
+            return position, calls
         if time.monotonic() > deadline:
-            what = (f"exchange {open_} is still open" if open_ is not None
-                    else f"{ahead[0]} already holds changes of exchange {ahead[1]}, after the ledger's last")
             raise EpisodeError(
-                f"cannot snapshot episode {episode_id!r}: it kept moving for {BUSY_WAIT_S:g} s ({what})",
+                f"cannot snapshot episode {episode_id!r}: it kept moving for {BUSY_WAIT_S:g} s ({busy})",
                 hint="take the snapshot between the agent's calls (or when a held call, such as a hang "
                      "fault, has ended)")
         time.sleep(0.005)
 
 
+def _try_copy(source: Path, target: Path, services: list[str], faults: bool
+              ) -> tuple[bool, int, list[tuple], list[str], str]:
+    """One attempt: (copied, position, calls, services whose changes the ledger lacks, why not)."""
+    src = sqlite3.connect(source / LEDGER, timeout=10, isolation_level=None)
+    try:
+        for service in services:
+            src.execute("ATTACH DATABASE ? AS ?", (str(source / f"{service}.db"), service))
+        # One read transaction: what is inspected is what the backups copy (each file's read
+        # snapshot starts at its first read below, in the order the writers write: ledger first).
+        src.execute("BEGIN")
+        try:
+            position, open_, have, calls = _read_ledger(src, faults)
+            if open_ is not None:
+                return False, position, calls, [], f"exchange {open_} is still open"
+            lacking = []
+            for service in services:
+                last, seq = src.execute(
+                    f'SELECT MAX(exchange_id), COALESCE(MAX(seq), 0) FROM "{service}"._sandbox_changes').fetchone()
+                if last is not None and last > position:
+                    return False, position, calls, [], (
+                        f"{service} already holds changes of exchange {last}, after the ledger's last")
+                if seq > have.get(service, 0):
+                    lacking.append(service)
+            _backup(src, "main", target / LEDGER)
+            for service in services:
+                _backup(src, service, target / f"{service}.db")
+            return True, position, calls, lacking, ""
+        finally:
+            src.execute("COMMIT")
+    finally:
+        src.close()
+
+
 def _read_ledger(conn: sqlite3.Connection, faults: bool) -> tuple[int, int | None, dict[str, int], list[tuple]]:
     """(position, first open exchange, last change seq by service, the calls the fault stage decided on)."""
-    position = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM exchanges").fetchone()[0])
-    open_ = conn.execute("SELECT MIN(id) FROM exchanges WHERE outcome='pending'").fetchone()[0]
-    have = dict(conn.execute("SELECT service, MAX(seq) FROM state_changes GROUP BY service").fetchall())
+    position = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM main.exchanges").fetchone()[0])
+    open_ = conn.execute("SELECT MIN(id) FROM main.exchanges WHERE outcome='pending'").fetchone()[0]
+    have = dict(conn.execute("SELECT service, MAX(seq) FROM main.state_changes GROUP BY service").fetchall())
     # As the proxy's fault stage skips them: refused before it (egress, body limit), tunnels, calls
     # a fake answered directly; internal routes are left out by `fault_state`.
     calls = conn.execute(
-        "SELECT id, method, host, path, service FROM exchanges WHERE via='proxy' AND outcome != 'refused'"
+        "SELECT id, method, host, path, service FROM main.exchanges WHERE via='proxy' AND outcome != 'refused'"
         " AND scheme != 'tcp' ORDER BY id").fetchall() if faults else []
     return position, open_, have, calls
 
 
-def _backup(source: Path, target: Path, inspect: Callable[[sqlite3.Connection], T]) -> T:
-    """A consistent copy of a live SQLite database (readers and writers go on), 0600 from birth;
-    returns what `inspect` reads from the copy."""
+def _backup(src: sqlite3.Connection, schema: str, target: Path) -> None:
+    """Copy `schema` of `src` (inside its read transaction) to `target`, 0600 from birth."""
     target.unlink(missing_ok=True)
     _create_private(target)
-    src = sqlite3.connect(source, timeout=10, isolation_level=None)
+    dst = sqlite3.connect(target)
     try:
-        dst = sqlite3.connect(target)
-        try:
-            # Written as create() copies a template: no journal, no fsync (a snapshot is a cache of
-            # a moment, not the record: that is the parent's ledger). One file, no -wal beside it,
-            # so a fork copies it like a template.
-            dst.execute("PRAGMA journal_mode=OFF")
-            dst.execute("PRAGMA synchronous=OFF")
-            # One read transaction on the source: `inspect` reads the very state the backup copies.
-            # (Reading the copy instead would make and remove a -wal file for it: ~1 ms a file.)
-            src.execute("BEGIN")
-            try:
-                found = inspect(src)
-                src.backup(dst)
-            finally:
-                src.execute("COMMIT")
-            return found
-        finally:
-            dst.close()
+        # Written as create() copies a template: no journal, no fsync (a snapshot is a cache of a
+        # moment, not the record: that is the parent's ledger). One file, no -wal beside it, so a
+        # fork copies it like a template.
+        dst.execute("PRAGMA journal_mode=OFF")
+        dst.execute("PRAGMA synchronous=OFF")
+        src.backup(dst, name=schema)
     finally:
-        src.close()
+        dst.close()
 
 
 def _sync_changes(target: Path, services: list[str]) -> None:
@@ -339,22 +346,29 @@ def fork(store: EpisodeStore, source: Snapshot | str, *, episode_id: str | None 
                            hint="a recording belongs to one episode: fork snapshots of live episodes")
     files = {f"{s}.db": source.path / f"{s}.db" for s in manifest["services"]}
     files[LEDGER] = source.path / LEDGER
-    child = store.create(manifest["seed"], task=manifest["task"], episode_id=episode_id, faults=manifest["faults"],
-                         allowed_hosts=manifest["allowed_hosts"], fault_seed=manifest["fault_seed"], files=files)
-    # The fork is registered, but nobody has its credentials before this returns: its ledger is
-    # made the fork's (fault state, its own history) before any call can reach the proxy.
-    conn = connect_ledger(store.home.ledger_path(child.id))
-    try:
+    forked = {"episode": source.episode, "snapshot": source.name, "position": source.position}
+
+    def own_history(conn: sqlite3.Connection, _child: Episode) -> None:
+        # The fork's ledger made the fork's (its fault state, its own history) on the connection that
+        # writes its meta, before the episode is registered: nobody can call as it before this is done.
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("DELETE FROM scores")
-        conn.execute(f"DELETE FROM events WHERE kind IN ({', '.join('?' * len(PARENT_ENDINGS))})", PARENT_ENDINGS)
-        conn.execute("COMMIT")
-        forked = {"episode": source.episode, "snapshot": source.name, "position": source.position}
-        write_meta(conn, {"forked_from": forked, "fault_state": manifest["fault_state"]})
-        conn.execute("INSERT INTO events (kind, detail, at) VALUES ('forked', ?, ?)",
-                     (json.dumps(forked, sort_keys=True), time.time()))
-    finally:
-        conn.close()
+        try:
+            conn.execute("DELETE FROM scores")
+            conn.execute(f"DELETE FROM events WHERE kind IN ({', '.join('?' * len(PARENT_ENDINGS))})",
+                         PARENT_ENDINGS)
+            meta = {"forked_from": forked, "fault_state": manifest["fault_state"]}
+            conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                             [(key, json.dumps(value)) for key, value in meta.items()])
+            conn.execute("INSERT INTO events (kind, detail, at) VALUES ('forked', ?, ?)",
+                         (json.dumps(forked, sort_keys=True), time.time()))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    child = store.create(manifest["seed"], task=manifest["task"], episode_id=episode_id, faults=manifest["faults"],
+                         allowed_hosts=manifest["allowed_hosts"], fault_seed=manifest["fault_seed"], files=files,
+                         prepare_ledger=own_history)
     return child
 
 

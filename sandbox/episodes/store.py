@@ -23,7 +23,7 @@ import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,6 +206,7 @@ class EpisodeStore:
         allowed_hosts: Iterable[str] | None = (),
         fault_seed: int | None = None,
         files: Mapping[str, Path] | None = None,
+        prepare_ledger: Callable[[sqlite3.Connection, Episode], None] | None = None,
     ) -> Episode:
         """A new episode whose services start from the world of `seed`. A `record` episode writes
         its traffic to `recording` (a file path), a `replay` episode is answered from it.
@@ -213,7 +214,9 @@ class EpisodeStore:
         reach for real, on top of the proxy-wide allow list; no other episode may. `fault_seed`: what
         the fault profile draws from (default: `seed`), so trials of one world can meet different faults.
         `files`: databases to copy instead of the seed's templates, by file name (`payments.db`,
-        `ledger.db`): a fork starts from a snapshot's copies (sandbox/episodes/snapshot.py)."""
+        `ledger.db`): a fork starts from a snapshot's copies (sandbox/episodes/snapshot.py).
+        `prepare_ledger(conn, episode)`: more writes to the new ledger, on the connection that writes
+        its meta, before the episode is registered (a fork's own history)."""
         if mode not in MODES:
             raise EpisodeError(f"unknown episode mode {mode!r}", hint=f"use one of {', '.join(MODES)}")
         if (mode == "live") != (recording is None):
@@ -274,6 +277,8 @@ class EpisodeStore:
             ledger = connect_ledger(folder / "ledger.db")
             try:
                 write_meta(ledger, _ledger_meta(episode))
+                if prepare_ledger is not None:  # a fork's own history, on the same connection: one open, not two
+                    prepare_ledger(ledger, episode)
             finally:
                 ledger.close()
             self._insert(episode, limits)
