@@ -168,12 +168,18 @@ def _write_report(doc: dict[str, Any], path: Path, title: str = "Sweep report") 
 
 
 def _print_summary(doc: dict[str, Any]) -> None:
-    click.echo(f"{'agent':<28} {'task':<28} {'faults':<16} {'n':>3} {'success':>8} {'score':>6} {'pass^k':>7}")
+    click.echo(f"{'agent':<28} {'task':<28} {'faults':<16} {'n':>3} {'success':>8} {'score':>6} {'pass^k':>7} "
+               f"{'mean cost':>10}")
     for s in doc["summary"]:
         k = max(s["pass_k"], key=int)
         pk = s["pass_k"][k]
+        cost = s.get("mean_cost")  # absent in results from before the cost model
         click.echo(f"{s['agent']:<28} {s['task']:<28} {Path(s['faults']).stem:<16} {s['episodes']:>3} "
-                   f"{s['success_rate']:>8.2f} {s['mean_score']:>6.2f} {'-' if pk is None else f'{pk:.2f}':>7}")
+                   f"{s['success_rate']:>8.2f} {s['mean_score']:>6.2f} {'-' if pk is None else f'{pk:.2f}':>7} "
+                   f"{'-' if cost is None else f'${cost:,.2f}':>10}")
+    caught = ((doc.get("cost") or {}).get("total") or {}).get("caught_cost")
+    if caught is not None:
+        click.echo(f"cost: the failing episodes would have cost ${caught:,.2f} in production")
     draws = doc["config"].get("fault_draws", "shared")  # results from before the option drew shared
     click.echo(f"fault draws: {draws} (" + ("each trial met its own faults" if draws == "per-trial"
                                             else "every trial of a configuration met the same faults") + ")")

@@ -69,7 +69,7 @@ def render_report(doc: dict[str, Any], *, title: str = "Sweep report") -> str:
     out.append("<h2>Summary: success and pass^k per task and profile</h2>")
     out.append(_summary_table(summary, trials))
     out.append("<h2>Noise floor</h2>")
-    out.append(_noise(doc.get("noise", {})))
+    out.append(_noise(doc.get("noise", {}), doc.get("config", {}).get("fault_draws", "shared")))
     out.append("<h2>Paired deltas against the no-fault baseline</h2>")
     out.append(_deltas(doc.get("deltas", [])))
     out.append("<h2>Episodes</h2>")
@@ -166,11 +166,14 @@ def _nice(value: float) -> float:
     return step * 10
 
 
-def _noise(noise: dict[str, Any]) -> str:
+def _noise(noise: dict[str, Any], draws: str = "shared") -> str:
     rate = noise.get("flip_rate")
     if rate is None:
         return '<p class="muted">One trial per configuration: run with --trials 2 or more to measure noise.</p>'
-    return (f'<p class="box">Identical trials disagreed on success in <b>{rate:.1%}</b> of {noise["pairs"]} trial'
+    # With per-trial fault draws the trials of a configuration met different faults: their flips are
+    # the faults' timing as much as the agent's own noise.
+    trials = "Trials, each with its own fault draws," if draws == "per-trial" else "Identical trials"
+    return (f'<p class="box">{trials} disagreed on success in <b>{rate:.1%}</b> of {noise["pairs"]} trial'
             f' pairs; {noise["flaky_configs"]} of {noise["configs"]} configurations were flaky (passed some'
             " trials, failed others). Deltas inside this floor are not evidence.</p>")
 

@@ -15,9 +15,9 @@ from sandbox.errors import ConfigError
 from sandbox.recordings.store import write_atomic  # temp file, fsync, rename
 from sandbox.sweep.run import RESULTS_VERSION
 
-CSV_COLUMNS = ["agent", "task", "faults", "seed", "trial", "episode", "success", "score", "cost", "credit", "calls",
-               "errors", "retries", "duplicated_writes", "seconds", "exit_code", "timed_out", "harms", "leaks",
-               "faults_fired", "reasons", "cost_lines", "error"]
+CSV_COLUMNS = ["agent", "task", "faults", "seed", "trial", "fault_seed", "episode", "success", "score", "cost",
+               "credit", "calls", "errors", "retries", "duplicated_writes", "seconds", "exit_code", "timed_out",
+               "harms", "leaks", "faults_fired", "reasons", "cost_lines", "error"]
 PARTIAL = "results.partial.jsonl"  # one row per line, appended as episodes finish
 
 

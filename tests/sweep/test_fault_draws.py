@@ -6,6 +6,7 @@ sandbox, with the no-retry example agent under tests/sweep/profiles/refund-coin.
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -75,7 +76,15 @@ def test_per_trial_draws_give_a_deterministic_agent_pass_k_strictly_between_0_an
     # The results and the report say which draws were used.
     assert doc["config"]["fault_draws"] == "per-trial"
     assert "fault draws: per-trial (each trial met its own faults)" in proc.stdout
-    assert "fault draws: per-trial" in (out / "report.html").read_text()
+    report = (out / "report.html").read_text()
+    assert "fault draws: per-trial" in report
+    assert "Trials, each with its own fault draws, disagreed on success" in report  # not "identical trials"
+    # The console summary carries the cost next to success, and what the failures would have cost.
+    assert "mean cost" in proc.stdout and "the failing episodes would have cost $" in proc.stdout
+    with (out / "results.csv").open() as table:
+        rows = list(csv.DictReader(table))
+    assert [int(r["fault_seed"]) for r in sorted(rows, key=lambda r: int(r["trial"]))] == [
+        trial_fault_seed(7, k, "per-trial") for k in range(1, TRIALS + 1)]
 
 
 def test_shared_draws_give_the_same_plan_pass_k_of_0_or_1(running_sandbox):
