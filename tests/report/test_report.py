@@ -52,7 +52,8 @@ def test_the_page_is_self_contained_and_escapes_what_it_shows(doc):
 def test_results_files_round_trip_and_bad_files_are_named(doc, tmp_path):
     paths = write_results(doc, tmp_path / "out")
     assert read_results(paths["json"]) == doc
-    assert paths["csv"].read_text().splitlines()[0].startswith("agent,task,faults,seed,trial,fault_seed,episode,success")
+    header = paths["csv"].read_text().splitlines()[0]
+    assert header.startswith("agent,task,faults,seed,trial,fault_seed,episode,success")
     (tmp_path / "bad.json").write_text('{"rows": []}')
     with pytest.raises(ConfigError, match="not a sweep results file"):
         read_results(tmp_path / "bad.json")
