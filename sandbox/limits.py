@@ -71,7 +71,7 @@ class Limits:
         return dataclasses.asdict(self)
 
 
-def limits_path(home: Home) -> os.PathLike[str]:
+def limits_path(home: Home) -> Path:
     return home.root / FILE_NAME
 
 
@@ -81,7 +81,7 @@ _CACHE: dict[str, tuple[tuple[int, int, int], Limits]] = {}
 def load_limits(home: Home) -> Limits:
     """The limits of `home`: its limits.json, else the defaults. Read again only when the file
     changes (a stat, not a read and a parse, per episode created)."""
-    path = home.root / FILE_NAME
+    path = limits_path(home)
     try:
         stat = path.stat()
     except FileNotFoundError:
@@ -114,7 +114,7 @@ def _read_limits(path: os.PathLike[str]) -> Limits:
 
 def save_limits(home: Home, limits: Limits) -> None:
     """Write `limits` as the home's limits (0600, atomically), for every part that reads them."""
-    path = home.root / FILE_NAME
+    path = limits_path(home)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:

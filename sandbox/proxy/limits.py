@@ -49,7 +49,6 @@ logger = logging.getLogger(__name__)
 
 # The start of mitmproxy's message when body_size_limit trips (mitmproxy 11 and 12 alike).
 _TRIPPED = "body exceeds mitmproxy's body_size_limit"
-REFUSED_BODY = "sandbox.body_refused"  # flow.metadata: "request" or "response", for tests and reports
 
 # The vendor-shaped 413 to send instead of mitmproxy's error page, per client connection.
 _REFUSALS: MutableMapping[connection.Connection, bytes] = weakref.WeakKeyDictionary()
@@ -120,7 +119,6 @@ class BodyLimit:
         if flow.error is None or _TRIPPED not in flow.error.msg:
             return
         side = "request" if flow.error.msg.startswith("Request") else "response"
-        flow.metadata[REFUSED_BODY] = side
         flow.metadata[OUTCOME] = "refused"
         service = self.routes.service_for(flow.request.host)
         if service is not None:
