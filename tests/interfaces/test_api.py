@@ -87,3 +87,19 @@ def test_bad_task_or_profile_fails_before_an_episode_exists(running_sandbox):
         sandbox.start_episode("refund-duplicate-charg", home=running_sandbox.home)
     with pytest.raises(ConfigError, match="unknown fault profile"):
         sandbox.start_episode("refund-duplicate-charge", faults="ghost-refnd", home=running_sandbox.home)
+
+
+def test_a_fault_seed_gives_one_world_its_own_fault_draws(running_sandbox):
+    """The RL loop's per-trial draws: same world and profile, the refund's coin follows the fault seed."""
+    from tests.sweep.test_fault_draws import COIN, coin_fires
+
+    heads, tails = 1, 4  # refund-coin with profile seed 1: fires for fault seed 1, not for 4 (the engine says)
+    assert (coin_fires(heads), coin_fires(tails)) == (True, False)
+    statuses = {}
+    for fault_seed in (heads, tails):
+        with sandbox.episode("refund-duplicate-charge", faults=str(COIN), fault_seed=fault_seed,
+                             home=running_sandbox.home) as ep:
+            assert ep.episode.fault_seed == fault_seed
+            statuses[fault_seed] = ep.request("POST", f"{STRIPE}/refunds",
+                                              data={"charge": FACT["duplicate_charge"]}).status_code
+    assert statuses == {heads: 500, tails: 200}
