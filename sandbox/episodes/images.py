@@ -3,8 +3,8 @@
 A snapshot keeps each database as its image (`Connection.serialize`, read inside the snapshot's one
 read transaction), and a fork writes them back as its files. Writing an image is one new file and
 one write: no -wal/-shm pair is created and no checkpoint is fsynced on the way, which is most of
-what a new file costs on a slow disk (creating a file costs ~0.2-0.6 ms on the CI disk, an fsync
-about as much; the bytes themselves are a few hundred KB from memory).
+what a new file costs on a slow disk (creating a file costs up to ~0.9 ms on this project's machine,
+an fsync about as much; the bytes themselves are a few hundred KB from memory).
 
 Every episode database is in WAL mode, which its header says (bytes 18 and 19 are 2). SQLite's
 in-memory VFS cannot open such an image ("unable to open database file"), so an image is given the

@@ -8,8 +8,9 @@ It is a SQLite database of two tables:
     images (name, crc32, image)       each database of the episode (ledger.db, payments.db, ...) as its
                                       image (`Connection.serialize`), whole, with its CRC-32
 
-One file because files are what a snapshot costs: creating one costs ~0.2-0.6 ms on the CI disk
-(bench/bench_fork.py), and a folder of a copy per database and a manifest took seven. The file is
+One file because files are what a snapshot costs: creating one costs from ~0.01 to ~0.9 ms of kernel
+time on this project's machine, depending on where its folder lands on the disk (bench/bench_fork.py),
+and a folder of a copy per database and a manifest took seven. The file is
 written aside (`.<random>.tmp`) and linked to its name when complete, so a reader never sees half of
 one and two snapshots never take the same name. It is written without a journal and without fsync:
 a snapshot is a cache of a moment, the parent's ledger is the record, and a file a machine crash
