@@ -1,23 +1,25 @@
 """Snapshots and forks: an episode's state at one point, and new episodes that go on from it.
 
-    snap = snapshot(store, "ep000003")            # <home>/episodes/ep000003/snapshots/snap1/
+    snap = snapshot(store, "ep000003")            # <home>/episodes/ep000003/snapshots/snap1.snapshot
     child = fork(store, snap)                     # a new live episode in that state
     other = fork(store, "ep000003/snap1")         # another, from the same state
     now = fork(store, "ep000003")                 # from a live episode: snapshot now, then fork
 
-A snapshot is a folder (0700, files 0600) holding a copy of each service database and of the
-ledger, made with SQLite's backup API (a consistent copy of each file while the fakes and the
-proxy may be writing), and `manifest.json`, written last (its presence says the snapshot is
-whole): parent, seed, task, fault profile and seed, mode, the ledger position (the last exchange
-id it holds), the episode clock there, and the fault state.
+A snapshot is one file (sandbox/episodes/snapshot_file.py): the image of each service database and
+of the ledger, read in one read transaction over all of them while the fakes and the proxy may be
+writing (`Connection.serialize`, the services attached to the ledger's connection), and a manifest:
+parent, seed, task, fault profile and seed, mode, the ledger position (the last exchange id it
+holds), the episode clock there, and the fault state. The parent's files are opened read-only.
 
-Across files, consistency comes from the order of the copies and a check: the ledger first (its
-last exchange id is the position), then the services; if an exchange up to the position was still
-open, or a service already holds a change of a later exchange, the episode moved between the
-copies and they are taken again (for up to BUSY_WAIT_S; then an error names the open exchange).
+Across files, consistency comes from the one read transaction and a check: the ledger is read first
+(its last exchange id is the position), then the services; if an exchange up to the position is
+still open, or a service already holds a change of a later exchange, the episode is between the
+writes of one call, and it is read again (for up to BUSY_WAIT_S; then an error names the open
+exchange). A service change the ledger lacks (a fake killed between its write and its ledger write)
+is copied into the snapshot's ledger, as `EpisodeStore.reconcile` does at finish.
 
-A fork is an episode like any other, created by `EpisodeStore.create` from the snapshot's files
-(so the home's limits, a new id, token and API keys), and:
+A fork is an episode like any other, created by `EpisodeStore.create` from the snapshot's images
+(so the home's limits, a new id, token and API keys), each written as its file, and:
 - its ledger holds the parent's exchanges, faults and state changes up to the position, so its
   score covers the whole trajectory, and its clock (the exchange ids) goes on from the parent's;
   the parent's scores and end events (finished, reaped, agent_exit) are not the fork's and go;
@@ -31,6 +33,10 @@ A fork is an episode like any other, created by `EpisodeStore.create` from the s
 The parent's ledger gets a `snapshot` event, the fork's a `forked` event; the parent is not changed
 otherwise. Only live-mode episodes fork: a record episode's recording and a replay episode's
 position in its recording belong to the one episode.
+
+What they cost (bench/bench_fork.py): a snapshot creates one file, a fork its folder and one file per
+database, neither fsyncs nor checkpoints; the rest is CPU, ~1.4 ms of a snapshot's being SQLite
+parsing the four fakes' schemas (triggers included) when they are attached.
 """
 
 from __future__ import annotations
@@ -38,24 +44,26 @@ from __future__ import annotations
 import functools
 import json
 import os
-import shutil
 import sqlite3
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sandbox.clock import STEP_SECONDS, episode_time
+from sandbox.episodes.images import open_image
 from sandbox.episodes.ledger import connect as connect_ledger
+from sandbox.episodes.snapshot_file import FORMAT_VERSION, SUFFIX, Images, SnapshotWriter, read_manifest, snapshot_path
 from sandbox.episodes.store import EPISODE_ID, Episode, EpisodeStore
 from sandbox.errors import EpisodeError
 from services import service_ids
 
 SNAPSHOTS = "snapshots"
-MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
 LEDGER = "ledger.db"
+MANIFEST = "manifest.json"  # of a format-1 snapshot (a folder)
 BUSY_WAIT_S = 2.0  # how long a snapshot waits for open exchanges to finish before it gives up
 # Events of the parent that say how the parent ended: history of the parent, not of the fork.
 PARENT_ENDINGS = ("finished", "reaped", "agent_exit")
@@ -63,7 +71,8 @@ PARENT_ENDINGS = ("finished", "reaped", "agent_exit")
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A snapshot on disk: `ref` ("EPISODE/NAME") names it to fork, on every surface."""
+    """A snapshot on disk: `ref` ("EPISODE/NAME") names it to fork, on every surface. `path`: its
+    file (a format-1 snapshot: its folder)."""
 
     episode: str  # the episode it was taken of
     name: str
@@ -99,15 +108,30 @@ def snapshot(store: EpisodeStore, episode_id: str, name: str | None = None) -> S
                            hint="use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
     root = folder / SNAPSHOTS
     root.mkdir(mode=0o700, exist_ok=True)
-    target = _reserve(root, name, episode_id)
+    if name is not None and _taken(root, name):  # said before any reading; `_publish` makes sure
+        raise _name_taken(episode_id, name)
+    services = [s for s in service_ids() if (folder / f"{s}.db").exists()]
+    reader = _reader(folder, services)
     try:
-        services = [s for s in service_ids() if (folder / f"{s}.db").exists()]
-        position, calls = _copy_consistent(folder, target, services, episode_id, bool(episode.faults))
-        state = fault_state(episode, calls)
+        snap = _take(episode, reader, services, root, name, writer=SnapshotWriter(root))
+        # Written while the reader is open, so this write's connection is not the last to close: it
+        # neither checkpoints (two fsyncs) nor deletes the -wal/-shm pair that the next snapshot of an
+        # episode nobody holds open would create again. The event is committed in the WAL, as every
+        # ledger write is (synchronous=NORMAL); a read-only reader never checkpoints.
+        _event(store.home.ledger_path(episode_id), "snapshot", {"name": snap.name, "position": snap.position})
+    finally:
+        reader.close()
+    return snap
+
+
+def _take(episode: Episode, reader: sqlite3.Connection, services: list[str], root: Path, name: str | None,
+          writer: SnapshotWriter) -> Snapshot:
+    """Read the episode into `writer`, add the manifest, publish it under its name."""
+    try:
+        position, calls = _read_consistent(reader, services, episode.id, bool(episode.faults), writer)
         manifest = {
-            "version": MANIFEST_VERSION,
+            "version": FORMAT_VERSION,
             "episode": episode.id,
-            "name": target.name,
             "seed": episode.seed,
             "fault_seed": episode.fault_seed,
             "task": episode.task,
@@ -117,48 +141,66 @@ def snapshot(store: EpisodeStore, episode_id: str, name: str | None = None) -> S
             "services": services,
             "position": position,
             "clock": episode_time(position, episode.clock_start),
-            "fault_state": state,
+            "fault_state": fault_state(episode, calls),
             "created_at": time.time(),
         }
-        _write_private(target / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    except BaseException:
-        shutil.rmtree(target, ignore_errors=True)
-        raise
-    _event(store.home.ledger_path(episode_id), "snapshot", {"name": target.name, "position": position})
-    return Snapshot(episode.id, target.name, target, manifest)
+        writer.finish(manifest)
+        target = _publish(writer, root, name, episode.id)
+    finally:
+        writer.discard()
+    snap_name = target.name[:-len(SUFFIX)]
+    return Snapshot(episode.id, snap_name, target, {**manifest, "name": snap_name})
 
 
-def _reserve(root: Path, name: str | None, episode_id: str) -> Path:
-    """Make the snapshot's folder (0700): the reservation of its name, as an episode's folder is."""
+def _taken(root: Path, name: str) -> bool:
+    return snapshot_path(root, name).exists() or (root / name).exists()  # a snapshot, or a format-1 folder
+
+
+def _name_taken(episode_id: str, name: str) -> EpisodeError:
+    return EpisodeError(f"episode {episode_id!r} has a snapshot {name!r} already",
+                        hint="choose another name, or leave it out for the next free one")
+
+
+def _publish(writer: SnapshotWriter, root: Path, name: str | None, episode_id: str) -> Path:
+    """Link the finished file to `name`, or to the next free snapN."""
     if name is not None:
-        try:
-            (root / name).mkdir(mode=0o700)
-        except FileExistsError:
-            raise EpisodeError(f"episode {episode_id!r} has a snapshot {name!r} already",
-                               hint="choose another name, or leave it out for the next free one") from None
-        return root / name
-    taken = [p.name[4:] for p in root.iterdir() if p.name.startswith("snap")]
-    number = max((int(n) for n in taken if n.isdigit()), default=0) + 1
-    while True:
-        try:
-            (root / f"snap{number}").mkdir(mode=0o700)
-            return root / f"snap{number}"
-        except FileExistsError:  # taken meanwhile by another snapshot of the same episode: the next
-            number += 1
+        if _taken(root, name) or not writer.publish(snapshot_path(root, name)):
+            raise _name_taken(episode_id, name)
+        return snapshot_path(root, name)
+    # os.listdir: pathlib's iterdir took 0.5 ms here once an episode had 200 snapshots.
+    names = [n.removesuffix(SUFFIX) for n in os.listdir(root) if n.startswith("snap")]
+    number = max((int(n[4:]) for n in names if n[4:].isdigit()), default=0) + 1
+    while _taken(root, f"snap{number}") or not writer.publish(snapshot_path(root, f"snap{number}")):
+        number += 1  # taken meanwhile by another snapshot of the same episode: the next
+    return snapshot_path(root, f"snap{number}")
 
 
-def _copy_consistent(source: Path, target: Path, services: list[str], episode_id: str, faults: bool
-                     ) -> tuple[int, list[tuple]]:
-    """Back up the ledger and each service, in one read transaction over all of them (the services
-    attached to the ledger's connection: one connection, not one per file), until the copies show
-    one moment. Returns the position and, for an episode with a fault profile, the exchanges up to
-    it (for `fault_state`)."""
+def _reader(source: Path, services: list[str]) -> sqlite3.Connection:
+    """One read-only connection to the episode's ledger with its services attached (one connection,
+    not one per file). Read-only: a snapshot cannot change its parent."""
+    conn = sqlite3.connect(_read_only(source / LEDGER), uri=True, timeout=10, isolation_level=None)
+    try:
+        for service in services:
+            conn.execute("ATTACH DATABASE ? AS ?", (_read_only(source / f"{service}.db"), service))
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _read_only(path: Path) -> str:
+    return f"file:{quote(str(path))}?mode=ro"
+
+
+def _read_consistent(src: sqlite3.Connection, services: list[str], episode_id: str, faults: bool,
+                     writer: SnapshotWriter) -> tuple[int, list[tuple]]:
+    """Read the ledger and each service into `writer`, in one read transaction over all of them,
+    once they show one moment. Returns the position and, for an episode with a fault profile, the
+    exchanges up to it (for `fault_state`)."""
     deadline = time.monotonic() + BUSY_WAIT_S
     while True:
-        copied, position, calls, lacking, busy = _try_copy(source, target, services, faults)
-        if copied:
-            if lacking:
-                _sync_changes(target, lacking)
+        position, calls, busy = _try_read(src, services, faults, writer)
+        if not busy:
             return position, calls
         if time.monotonic() > deadline:
             raise EpisodeError(
@@ -168,37 +210,34 @@ def _copy_consistent(source: Path, target: Path, services: list[str], episode_id
         time.sleep(0.005)
 
 
-def _try_copy(source: Path, target: Path, services: list[str], faults: bool
-              ) -> tuple[bool, int, list[tuple], list[str], str]:
-    """One attempt: (copied, position, calls, services whose changes the ledger lacks, why not)."""
-    src = sqlite3.connect(source / LEDGER, timeout=10, isolation_level=None)
+def _try_read(src: sqlite3.Connection, services: list[str], faults: bool, writer: SnapshotWriter
+              ) -> tuple[int, list[tuple], str]:
+    """One attempt: (position, calls, why not: "" when the images are in `writer`)."""
+    # One read transaction: what is inspected is what is serialized (each file's read snapshot
+    # starts at its first read below, in the order the writers write: ledger first).
+    src.execute("BEGIN")
     try:
+        position, open_, have, calls = _read_ledger(src, faults)
+        if open_ is not None:
+            return position, calls, f"exchange {open_} is still open"
+        lacking = []
         for service in services:
-            src.execute("ATTACH DATABASE ? AS ?", (str(source / f"{service}.db"), service))
-        # One read transaction: what is inspected is what the backups copy (each file's read
-        # snapshot starts at its first read below, in the order the writers write: ledger first).
-        src.execute("BEGIN")
-        try:
-            position, open_, have, calls = _read_ledger(src, faults)
-            if open_ is not None:
-                return False, position, calls, [], f"exchange {open_} is still open"
-            lacking = []
-            for service in services:
-                last, seq = src.execute(
-                    f'SELECT MAX(exchange_id), COALESCE(MAX(seq), 0) FROM "{service}"._sandbox_changes').fetchone()
-                if last is not None and last > position:
-                    return False, position, calls, [], (
-                        f"{service} already holds changes of exchange {last}, after the ledger's last")
-                if seq > have.get(service, 0):
-                    lacking.append(service)
-            _backup(src, "main", target / LEDGER)
-            for service in services:
-                _backup(src, service, target / f"{service}.db")
-            return True, position, calls, lacking, ""
-        finally:
-            src.execute("COMMIT")
+            last, seq = src.execute(
+                f'SELECT MAX(exchange_id), COALESCE(MAX(seq), 0) FROM "{service}"._sandbox_changes').fetchone()
+            if last is not None and last > position:
+                return position, calls, f"{service} already holds changes of exchange {last}, after the ledger's last"
+            if seq > have.get(service, 0):
+                lacking.append(service)
+        ledger = src.serialize(name="main")
+        if lacking:
+            ledger = _with_changes(ledger, {s: src.serialize(name=s) for s in lacking}, writer.path.parent)
+        writer.add(LEDGER, ledger)
+        del ledger
+        for service in services:  # one image in memory at a time
+            writer.add(f"{service}.db", src.serialize(name=service))
+        return position, calls, ""
     finally:
-        src.close()
+        src.execute("COMMIT")
 
 
 def _read_ledger(conn: sqlite3.Connection, faults: bool) -> tuple[int, int | None, dict[str, int], list[tuple]]:
@@ -214,36 +253,25 @@ def _read_ledger(conn: sqlite3.Connection, faults: bool) -> tuple[int, int | Non
     return position, open_, have, calls
 
 
-def _backup(src: sqlite3.Connection, schema: str, target: Path) -> None:
-    """Copy `schema` of `src` (inside its read transaction) to `target`, 0600 from birth."""
-    target.unlink(missing_ok=True)
-    _create_private(target)
-    dst = sqlite3.connect(target)
-    try:
-        # Written as create() copies a template: no journal, no fsync (a snapshot is a cache of a
-        # moment, not the record: that is the parent's ledger). One file, no -wal beside it, so a
-        # fork copies it like a template.
-        dst.execute("PRAGMA journal_mode=OFF")
-        dst.execute("PRAGMA synchronous=OFF")
-        src.backup(dst, name=schema)
-    finally:
-        dst.close()
-
-
-def _sync_changes(target: Path, services: list[str]) -> None:
-    """Copy into the ledger copy the state changes its services' copies hold and it lacks (a fake
-    killed between its write and its ledger write): what `EpisodeStore.reconcile` does at finish."""
+def _with_changes(ledger: bytes, services: Mapping[str, bytes], scratch: Path) -> bytes:
+    """The ledger image with the state changes the services' images hold and it lacks (a fake killed
+    between its write and its ledger write): what `EpisodeStore.reconcile` does at finish. Rare, so
+    done the plain way, through a `Ledger` (it redacts) on a scratch file."""
+    from sandbox.episodes.images import write_new
     from sandbox.episodes.ledger import Ledger
     from services.common.db import sync_changes
 
-    with Ledger(target / LEDGER) as ledger:
-        for service in services:
-            conn = sqlite3.connect(target / f"{service}.db")
-            try:
-                sync_changes(conn, ledger, service)
-            finally:
-                conn.close()
-
+    with tempfile.TemporaryDirectory(dir=scratch, prefix=".sync-") as tmp:
+        path = Path(tmp) / LEDGER
+        write_new(path, ledger)
+        with Ledger(path) as target:
+            for service, image in services.items():
+                conn = open_image(image)
+                try:
+                    sync_changes(conn, target, service)
+                finally:
+                    conn.close()
+        return path.read_bytes()  # closed: its WAL is merged into the file
 
 # -- fault state -------------------------------------------------------------------------------------
 
@@ -315,15 +343,19 @@ def load_snapshot(store: EpisodeStore, ref: str) -> Snapshot:
         raise EpisodeError(f"{ref!r} does not name a snapshot",
                            hint="write EPISODE/NAME, as `sandbox episodes snapshot` prints it")
     store.require(episode_id)
-    path = store.home.episode_dir(episode_id) / SNAPSHOTS / name
+    root = store.home.episode_dir(episode_id) / SNAPSHOTS
+    path = snapshot_path(root, name)
+    if path.is_file():
+        return Snapshot(episode_id, name, path, {**read_manifest(path, ref), "name": name})
+    path = root / name  # format 1: a folder
     try:
         manifest = json.loads((path / MANIFEST).read_text())
     except FileNotFoundError:
         known = ", ".join(s.name for s in list_snapshots(store, episode_id)) or "none"
         raise EpisodeError(f"unknown snapshot {ref!r}", hint=f"episode {episode_id}'s snapshots: {known}") from None
-    if manifest.get("version") != MANIFEST_VERSION:
+    if manifest.get("version") != 1:
         raise EpisodeError(f"snapshot {ref!r} has manifest version {manifest.get('version')!r}, this sandbox "
-                           f"reads {MANIFEST_VERSION}", hint="fork it with the sandbox version that took it")
+                           f"reads {FORMAT_VERSION} and 1", hint="fork it with the sandbox version that took it")
     return Snapshot(episode_id, name, path, manifest)
 
 
@@ -331,7 +363,8 @@ def list_snapshots(store: EpisodeStore, episode_id: str) -> list[Snapshot]:
     root = store.home.episode_dir(episode_id) / SNAPSHOTS
     if not root.is_dir():
         return []
-    found = [p.name for p in root.iterdir() if (p / MANIFEST).exists()]
+    found = [p.name.removesuffix(SUFFIX) for p in root.iterdir() if p.name.endswith(SUFFIX) and p.name[0] != "."]
+    found += [p.name for p in root.iterdir() if (p / MANIFEST).exists()]  # format 1
     return sorted((load_snapshot(store, f"{episode_id}/{n}") for n in found), key=lambda s: s.manifest["created_at"])
 
 
@@ -344,13 +377,12 @@ def fork(store: EpisodeStore, source: Snapshot | str, *, episode_id: str | None 
     if manifest["mode"] != "live":
         raise EpisodeError(f"snapshot {source.ref} is of a {manifest['mode']} episode, which cannot be forked",
                            hint="a recording belongs to one episode: fork snapshots of live episodes")
-    files = {f"{s}.db": source.path / f"{s}.db" for s in manifest["services"]}
-    files[LEDGER] = source.path / LEDGER
+    names = [f"{s}.db" for s in manifest["services"]] + [LEDGER]
     forked = {"episode": source.episode, "snapshot": source.name, "position": source.position}
 
     def own_history(conn: sqlite3.Connection, _child: Episode) -> None:
-        # The fork's ledger made the fork's (its fault state, its own history) on the connection that
-        # writes its meta, before the episode is registered: nobody can call as it before this is done.
+        # The fork's ledger made the fork's (its fault state, its own history) in the new ledger's first
+        # write, before the episode is registered: nobody can call as it before this is done.
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute("DELETE FROM scores")
@@ -366,10 +398,18 @@ def fork(store: EpisodeStore, source: Snapshot | str, *, episode_id: str | None 
             conn.execute("ROLLBACK")
             raise
 
-    child = store.create(manifest["seed"], task=manifest["task"], episode_id=episode_id, faults=manifest["faults"],
-                         allowed_hosts=manifest["allowed_hosts"], fault_seed=manifest["fault_seed"], files=files,
-                         prepare_ledger=own_history)
-    return child
+    if source.path.is_dir():  # format 1: a file per database
+        files: Mapping[str, Path | bytes] = {name: source.path / name for name in names}
+        images = None
+    else:
+        files = images = Images(source.path, source.ref, names)
+    try:
+        return store.create(manifest["seed"], task=manifest["task"], episode_id=episode_id, faults=manifest["faults"],
+                            allowed_hosts=manifest["allowed_hosts"], fault_seed=manifest["fault_seed"], files=files,
+                            prepare_ledger=own_history)
+    finally:
+        if images is not None:
+            images.close()
 
 
 # -- files -------------------------------------------------------------------------------------------
@@ -382,13 +422,3 @@ def _event(ledger_path: Path, kind: str, detail: dict[str, Any]) -> None:
                      (kind, json.dumps(detail, sort_keys=True), time.time()))
     finally:
         conn.close()
-
-
-def _create_private(path: Path) -> None:
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-
-
-def _write_private(path: Path, text: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.clock import EPISODE_START
+from sandbox.episodes.images import write_database, write_ledger
 from sandbox.episodes.ledger import Ledger, write_meta
-from sandbox.episodes.ledger import connect as connect_ledger
 from sandbox.episodes.templates import LEDGER_TEMPLATE, ensure_templates
 from sandbox.errors import EpisodeError
 from sandbox.home import Home
@@ -205,7 +205,7 @@ class EpisodeStore:
         recording: str | None = None,
         allowed_hosts: Iterable[str] | None = (),
         fault_seed: int | None = None,
-        files: Mapping[str, Path] | None = None,
+        files: Mapping[str, Path | bytes] | None = None,
         prepare_ledger: Callable[[sqlite3.Connection, Episode], None] | None = None,
     ) -> Episode:
         """A new episode whose services start from the world of `seed`. A `record` episode writes
@@ -214,7 +214,7 @@ class EpisodeStore:
         reach for real, on top of the proxy-wide allow list; no other episode may. `fault_seed`: what
         the fault profile draws from (default: `seed`), so trials of one world can meet different faults.
         `files`: databases to copy instead of the seed's templates, by file name (`payments.db`,
-        `ledger.db`): a fork starts from a snapshot's copies (sandbox/episodes/snapshot.py).
+        `ledger.db`), as files or images (bytes): a fork starts from a snapshot's (sandbox/episodes/snapshot.py).
         `prepare_ledger(conn, episode)`: more writes to the new ledger, on the connection that writes
         its meta, before the episode is registered (a fork's own history)."""
         if mode not in MODES:
@@ -253,10 +253,7 @@ class EpisodeStore:
             raise EpisodeError(f"episode {episode_id!r} exists already", hint="choose another id") from None
         try:
             for name in [f"{spec.id}.db" for spec in all_services()]:
-                shutil.copyfile((files or {}).get(name, template / name), folder / name)
-                os.chmod(folder / name, 0o600)
-            shutil.copyfile((files or {}).get("ledger.db", template / LEDGER_TEMPLATE), folder / "ledger.db")
-            os.chmod(folder / "ledger.db", 0o600)
+                write_database(folder / name, (files or {}).get(name, template / name))
             created_at = time.time()
             episode = Episode(
                 id=episode_id,
@@ -274,13 +271,14 @@ class EpisodeStore:
                 finished_at=None,
                 api_keys={spec.id: spec.key_prefix + secrets.token_urlsafe(18) for spec in all_services()},
             )
-            ledger = connect_ledger(folder / "ledger.db")
-            try:
+
+            def first_rows(ledger: sqlite3.Connection) -> None:
                 write_meta(ledger, _ledger_meta(episode))
-                if prepare_ledger is not None:  # a fork's own history, on the same connection: one open, not two
+                if prepare_ledger is not None:  # a fork's own history
                     prepare_ledger(ledger, episode)
-            finally:
-                ledger.close()
+
+            # Written in memory, then as one file: no -wal/-shm made and checkpointed on the way.
+            write_ledger(folder / "ledger.db", (files or {}).get("ledger.db", template / LEDGER_TEMPLATE), first_rows)
             self._insert(episode, limits)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)

@@ -7,9 +7,20 @@ import sqlite3
 
 import pytest
 
+from sandbox.clock import episode_time
 from sandbox.episodes import snapshot as snapshots
+from sandbox.episodes.images import open_image
 from sandbox.episodes.ledger import Ledger
-from sandbox.episodes.snapshot import Snapshot, fork, list_snapshots, load_snapshot, restore_faults, snapshot
+from sandbox.episodes.snapshot import (
+    Snapshot,
+    fork,
+    list_snapshots,
+    load_snapshot,
+    restore_faults,
+    saved_fault_state,
+    snapshot,
+)
+from sandbox.episodes.snapshot_file import Images, read_manifest
 from sandbox.episodes.store import EpisodeLimitError, EpisodeStore
 from sandbox.errors import EpisodeError
 from sandbox.faults import load_profile
@@ -17,7 +28,7 @@ from sandbox.faults.engine import Call, EpisodeFaults
 from sandbox.home import Home
 from sandbox.limits import Limits, save_limits
 from services import service_ids
-from services.common.db import open_service_db
+from services.common.db import ExchangeContext, open_service_db
 
 PROFILE = """
 name: counted
@@ -43,6 +54,14 @@ def store(tmp_path):
     store.close()
 
 
+def image_rows(image: bytes, table: str) -> list[tuple]:
+    conn = open_image(image)
+    try:
+        return conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+    finally:
+        conn.close()
+
+
 def rows(path, table: str) -> list[tuple]:
     conn = sqlite3.connect(path)
     try:
@@ -60,20 +79,26 @@ def write_exchanges(store: EpisodeStore, episode_id: str, calls) -> None:
             ledger.end_exchange(xid, outcome="routed", status=200, response_headers=[], response_body=b"{}")
 
 
-def test_a_snapshot_is_a_private_folder_of_consistent_copies_with_a_manifest(store):
+def test_a_snapshot_is_one_private_file_of_consistent_images_with_a_manifest(store):
     parent = store.create(7, task="refund-duplicate-charge")
     write_exchanges(store, parent.id, CALLS[:3])
     snap = snapshot(store, parent.id)
     assert snap.ref == f"{parent.id}/snap1" and snap.position == 3
-    assert snap.path == store.home.episode_dir(parent.id) / "snapshots" / "snap1"
-    assert snap.path.stat().st_mode & 0o777 == 0o700
-    assert sorted(p.name for p in snap.path.iterdir()) == sorted(
-        [*(f"{s}.db" for s in service_ids()), "ledger.db", "manifest.json"])  # no -wal, no -shm: whole files
-    assert all(p.stat().st_mode & 0o777 == 0o600 for p in snap.path.iterdir())
-    manifest = json.loads((snap.path / "manifest.json").read_text())
-    assert {k: manifest[k] for k in ("episode", "seed", "task", "mode", "position", "fault_state")} == {
-        "episode": parent.id, "seed": 7, "task": "refund-duplicate-charge", "mode": "live", "position": 3,
-        "fault_state": None}
+    root = store.home.episode_dir(parent.id) / "snapshots"
+    assert snap.path == root / "snap1.snapshot"
+    assert root.stat().st_mode & 0o777 == 0o700 and snap.path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in root.iterdir()] == ["snap1.snapshot"]  # nothing aside is left
+    images = Images(snap.path, snap.ref, [])
+    try:
+        assert sorted(images) == sorted([*(f"{s}.db" for s in service_ids()), "ledger.db"])
+        assert image_rows(images["payments.db"], "customers") == rows(store.home.service_db(parent.id, "payments"),
+                                                                      "customers")
+    finally:
+        images.close()
+    manifest = read_manifest(snap.path, snap.ref)
+    assert {k: manifest[k] for k in ("version", "episode", "seed", "task", "mode", "position", "fault_state")} == {
+        "version": 2, "episode": parent.id, "seed": 7, "task": "refund-duplicate-charge", "mode": "live",
+        "position": 3, "fault_state": None}
     with store.ledger(parent.id) as ledger:
         assert [(e["kind"], e["detail"]) for e in ledger.events()] == [("snapshot", {"name": "snap1", "position": 3})]
     assert snapshot(store, parent.id).name == "snap2"
@@ -103,7 +128,9 @@ def test_a_fork_is_a_new_episode_that_starts_where_the_snapshot_is_and_leaves_th
     conn.execute("DELETE FROM customers")
     conn.close()
     assert rows(store.home.service_db(parent.id, "payments"), "customers") == before != []
-    assert rows(snap.path / "payments.db", "customers") == before
+    images = Images(snap.path, snap.ref, [])
+    assert image_rows(images["payments.db"], "customers") == before
+    images.close()
     with store.ledger(parent.id) as ledger:
         assert len(ledger.exchanges()) == 2
 
@@ -210,3 +237,101 @@ def test_a_saved_fault_state_of_another_profile_is_not_applied(store, tmp_path):
 def test_snapshot_is_a_value_with_a_ref():
     snap = Snapshot("ep1", "s", None, {"position": 4})  # type: ignore[arg-type]
     assert (snap.ref, snap.position) == ("ep1/s", 4)
+
+
+def test_a_fork_goes_on_with_the_parents_clock_fault_state_and_rows(store, tmp_path):
+    path = tmp_path / "counted.yaml"
+    path.write_text(PROFILE)
+    parent = store.create(7, faults=str(path))
+    write_exchanges(store, parent.id, CALLS[:4])
+    snap = snapshot(store, parent.id)
+    assert snap.manifest["clock"] == episode_time(4, parent.clock_start)
+    child = fork(store, snap)
+    assert saved_fault_state(store.home.ledger_path(child.id)) == snap.manifest["fault_state"]
+    assert snap.manifest["fault_state"]["counts"] == [2, 2]
+    with store.ledger(parent.id) as ledger:
+        ledger.begin_exchange(via="proxy", method="GET", scheme="https", host="api.stripe.com", port=443, path="/a")
+        parents_next = ledger.exchanges()[-1]
+    with store.ledger(child.id) as ledger:
+        ledger.begin_exchange(via="proxy", method="GET", scheme="https", host="api.stripe.com", port=443, path="/a")
+        childs_next = ledger.exchanges()[-1]
+    assert (childs_next["id"], childs_next["clock"]) == (parents_next["id"], parents_next["clock"]) == (
+        5, episode_time(5, parent.clock_start))
+    for service in service_ids():
+        assert rows(store.home.service_db(child.id, service), "_sandbox_changes") == rows(
+            store.home.service_db(parent.id, service), "_sandbox_changes")
+    # The fork's files are whole WAL databases of their own, no -wal or -shm made on the way.
+    folder = store.home.episode_dir(child.id)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*(f"{s}.db" for s in service_ids()), "ledger.db"])
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in folder.iterdir())
+    conn = sqlite3.connect(folder / "payments.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    conn.close()
+
+
+def test_a_change_the_ledger_lacks_is_in_the_snapshots_ledger(store):
+    """A fake killed between its write and its ledger write: the snapshot copies the change into its
+    ledger, as finishing the episode would (`reconcile`)."""
+    parent = store.create(7)
+    write_exchanges(store, parent.id, CALLS[:1])
+    context = ExchangeContext()
+    context.exchange_id = 1
+    conn = open_service_db(store.home.service_db(parent.id, "payments"), context)
+    conn.execute("UPDATE customers SET name = 'Changed Name' WHERE rowid = 1")
+    conn.close()
+    with store.ledger(parent.id) as ledger:
+        assert ledger.state_changes() == []
+    child = fork(store, parent.id)
+    with store.ledger(child.id) as ledger:
+        changes = ledger.state_changes()
+    assert [(c["service"], c["exchange_id"], c["tbl"], c["op"]) for c in changes] == [
+        ("payments", 1, "customers", "update")]
+    with store.ledger(parent.id) as ledger:
+        assert ledger.state_changes() == []  # the parent is left as it was
+
+
+def test_a_damaged_snapshot_is_refused_and_no_half_made_fork_is_left(store):
+    parent = store.create(7)
+    snap = snapshot(store, parent.id)
+    data = bytearray(snap.path.read_bytes())
+    where = data.find(b"SQLite format 3\x00", 100)  # the first image inside the file
+    data[where + 5000] ^= 0xFF
+    snap.path.write_bytes(bytes(data))
+    with pytest.raises(EpisodeError, match="is damaged") as damaged:
+        fork(store, snap.ref)
+    assert str(snap.path) in damaged.value.message and "take a new snapshot" in damaged.value.hint
+    assert [e.id for e in store.list()] == [parent.id]
+    assert sorted(p.name for p in store.home.episodes_dir.iterdir()) == [parent.id]
+    snap.path.write_bytes(bytes(data[: len(data) // 2]))  # cut short
+    with pytest.raises(EpisodeError, match="is damaged"):
+        fork(store, snap.ref)
+    snap.path.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(EpisodeError, match="is damaged or not a snapshot"):
+        load_snapshot(store, snap.ref)
+    assert [e.id for e in store.list()] == [parent.id]
+
+
+def test_a_format_1_snapshot_folder_still_forks(store):
+    """Snapshots taken before the one-file format: a folder with a file per database and manifest.json."""
+    parent = store.create(7, task="refund-duplicate-charge")
+    write_exchanges(store, parent.id, CALLS[:2])
+    new = snapshot(store, parent.id)
+    old = new.path.parent / "old"
+    old.mkdir(mode=0o700)
+    images = Images(new.path, new.ref, [])
+    for name in images:
+        (old / name).write_bytes(images[name])
+    images.close()
+    manifest = {k: v for k, v in new.manifest.items() if k != "name"}
+    (old / "manifest.json").write_text(json.dumps({**manifest, "version": 1, "name": "old"}))
+    assert [s.name for s in list_snapshots(store, parent.id)] == ["snap1", "old"]
+    child = fork(store, f"{parent.id}/old")
+    with store.ledger(child.id) as ledger:
+        assert [e["path"] for e in ledger.exchanges()] == ["/v1/customers", "/v1/refunds"]
+        assert ledger.meta()["forked_from"] == {"episode": parent.id, "snapshot": "old", "position": 2}
+    (old / "manifest.json").write_text(json.dumps({**manifest, "version": 7}))
+    with pytest.raises(EpisodeError, match="manifest version 7"):
+        load_snapshot(store, f"{parent.id}/old")
+    with pytest.raises(EpisodeError, match="snapshot 'old' already"):
+        snapshot(store, parent.id, "old")  # a format-1 folder's name is taken too
