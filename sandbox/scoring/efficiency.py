@@ -32,7 +32,7 @@ class Efficiency:
     in_band: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "in_band": list(self.in_band)}  # as JSON gives it back from a ledger
 
     def line(self) -> str:
         # Wall seconds stay out of the reasons (they are in the details): the same run must give
