@@ -6,6 +6,7 @@ answers for, its Flask app factory, and how it builds its tables from the world 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sqlite3
@@ -59,6 +60,10 @@ class ServiceSpec:
     # such as "public reply on ticket 1117", or None for rows only the company sees. Scoring looks
     # for canaries (private data) in the rows an agent changed that this calls public.
     public_exposure: Callable[[str, dict[str, Any]], str | None] | None = None
+    # An error the vendor answers with a success status (Slack's 200 `ok:false`, GraphQL's `errors`):
+    # in_band_error(path, status, body head) -> the error's name, or None. Efficiency counts these as
+    # errors; None for vendors whose errors are all 4xx/5xx (services/common/in_band.py).
+    in_band_error: Callable[[str, int, bytes], str | None] | None = None
 
 
 def service_ids() -> list[str]:
@@ -91,3 +96,18 @@ def all_services() -> list[ServiceSpec]:
 def host_routes() -> dict[str, str]:
     """Vendor hostname -> service id, for the proxy's route addon."""
     return {host: spec.id for spec in all_services() for host in spec.hosts}
+
+
+def in_band_error(service_id: str | None, host: str, path: str, status: int, body: bytes) -> str | None:
+    """The vendor's in-band error in an answer from `service_id` (or, when the ledger names no
+    service, from the service that owns `host`), or None if the answer is no such error."""
+    service_id = service_id or _owner_of(host)
+    if service_id not in _MODULES:
+        return None
+    check = get_service(service_id).in_band_error
+    return check(path, status, body) if check is not None else None
+
+
+@functools.lru_cache(maxsize=256)
+def _owner_of(host: str) -> str | None:
+    return next((spec.id for spec in map(get_service, _MODULES) if host in spec.hosts), None)

@@ -188,9 +188,11 @@ def replay(ctx, recording, command, timeout, as_json, no_isolate) -> None:
 
     Nothing is contacted: every request is answered from the recording. The episode is scored with
     the recording's task; exit status 0 if exchanges, state changes and score equal the original's,
-    1 (and what changed) if not, 2 on bad input.
+    1 (and what changed) if not, 2 on bad input. An imported recording (HAR, mitmproxy flows) has no
+    original run to compare with: exit status 0 with a note, unless a request had no recorded answer
+    or the agent did not exit cleanly (1, and which).
     """
-    from sandbox.recordings.compare import differences, summarize
+    from sandbox.recordings.compare import NOTHING_TO_COMPARE, differences, replay_problems, summarize
     from sandbox.recordings.redact import Redactor
     from sandbox.recordings.store import load
 
@@ -198,13 +200,19 @@ def replay(ctx, recording, command, timeout, as_json, no_isolate) -> None:
     rec = load(recording)
     episode_id, ledger_path = _run_replay(home, rec, list(command), timeout, False if no_isolate else None)
     replayed = summarize(ledger_path, Redactor.from_config(rec.header.get("redact"), f"{rec.path}:1"))
-    changed = differences(rec.header.get("original"), replayed)
+    original = rec.header.get("original")
+    changed = differences(original, replayed) if original else replay_problems(ledger_path)
+    note = None if original else NOTHING_TO_COMPARE
     if as_json:
         click.echo(json.dumps({"episode": episode_id, "recording": str(rec.path), "replayed": replayed,
-                               "differences": changed}, indent=2))
+                               "differences": changed, "note": note}, indent=2))
     else:
         click.echo(f"replayed {rec.name} in episode {episode_id} (ledger {ledger_path})")
-        click.echo("\n".join(changed) if changed else "same exchanges, state changes and score as the original run")
+        if note:
+            click.echo(note)
+        same = "same exchanges, state changes and score as the original run" if original else (
+            f"{len(replayed['exchanges'])} exchange(s), each answered from the recording; the agent exited cleanly")
+        click.echo("\n".join(changed) if changed else same)
     sys.exit(1 if changed else 0)
 
 

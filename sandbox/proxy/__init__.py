@@ -23,6 +23,7 @@ from sandbox.home import Home, proxy_secret
 from sandbox.proxy.egress import Egress
 from sandbox.proxy.episode import EpisodeDirectory, EpisodeIdentity
 from sandbox.proxy.faults import Faults
+from sandbox.proxy.framing import ExactFraming
 from sandbox.proxy.health import HealthCheck
 from sandbox.proxy.ledger import LedgerWriter
 from sandbox.proxy.limits import BodyLimit
@@ -61,6 +62,7 @@ def sandbox_stages(home: Home, routes: Routes) -> list:
         # stage above streams them already or a fault waits to rewrite the whole body; the ledger,
         # next, gets the stream's first bytes, length and SHA-256 when it ends (memory bounded).
         StreamThrough(ledger.body_cap),
+        ExactFraming(),  # no body on 1xx/204/304 or an answer to HEAD, whoever made the answer
         ledger,  # every exchange into the episode ledger, committed before the response is sent
     ]
 

@@ -37,7 +37,7 @@ from sandbox.faults import drift as drift_ops
 from sandbox.faults import html as html_ops
 from sandbox.faults.engine import Call, EpisodeFaults, Firing, latency_ms
 from sandbox.home import Home
-from sandbox.proxy.flows import EPISODE, FAULTS, OUTCOME, SERVICE, is_internal_path, sandbox_answer
+from sandbox.proxy.flows import EPISODE, FAULTS, OUTCOME, SERVICE, has_no_body, is_internal_path, sandbox_answer
 from sandbox.proxy.relay import DRIBBLE_HEADER, FaultRelay
 from sandbox.proxy.route import Routes
 
@@ -263,7 +263,10 @@ class Faults:
             return
         service = flow.metadata.get(SERVICE)
         for firing in pending:
-            _AFTER[firing.rule.action.kind](self, flow, firing, service)
+            kind = firing.rule.action.kind
+            if kind in _BODY_REWRITES and has_no_body(flow.request.method, flow.response.status_code):
+                continue  # HTTP gives this answer no body: none to rewrite, and none may be made up
+            _AFTER[kind](self, flow, firing, service)
             if flow.error:
                 return
 
@@ -394,5 +397,6 @@ _DEFAULT_MESSAGES = {500: "An unexpected error occurred.", 502: "Bad gateway.", 
                      504: "Gateway timeout.", 400: "Bad request.", 403: "Forbidden.", 404: "Not found."}
 _ANSWERS = {"error": _error, "rate_limit": _rate_limit, "busy": _busy, "maintenance": _maintenance,
             "expire_session": _expire_session}
+_BODY_REWRITES = frozenset({"drift", "html", "truncate", "malformed_json"})
 _AFTER = {"ghost_write": Faults._ghost_write, "drift": Faults._drift, "html": Faults._html,
           "truncate": Faults._truncate, "malformed_json": Faults._malformed}

@@ -58,6 +58,46 @@ def sandbox_answer(
     )
 
 
+def has_no_body(method: str, status: int) -> bool:
+    """True when HTTP forbids a body: any answer to HEAD, and every 1xx, 204 and 304 answer
+    (RFC 9110 §6.4.1). A client reads such an answer up to its blank line and no further, so a body
+    sent anyway is read as the start of the next answer on a kept-alive connection."""
+    return 100 <= status < 200 or status in (204, 304) or method.upper() == "HEAD"
+
+
+def exact_framing(method: str, response: http.Response) -> http.Response:
+    """`response`, changed in place to be sent as an answer to `method` may be: no body, and framing
+    headers that cannot mislead. Returned, so an answer can be made and framed in one expression.
+
+    - 1xx and 204: no Content-Length and no Transfer-Encoding (RFC 9110 §8.6, RFC 9112 §6.1).
+    - 304: no Transfer-Encoding: mitmproxy ends a chunked answer to anything but HEAD with a last
+      chunk (`0\r\n\r\n`), five bytes the client reads as the next answer. Content-Length stays:
+      it may only say what a 200 would have carried (§8.6), and no client frames a 304 by it.
+    - HEAD: the Content-Length a GET would have had stays (§9.3.2); when the answer was built with
+      its body (a proxy-made error, a replayed response) and says no length, its body's length is it.
+
+    A body not read yet (`raw_content` None, in `responseheaders`) is left for mitmproxy to read
+    (it reads none for these answers); only the headers are put right then.
+    """
+    status = response.status_code
+    if not has_no_body(method, status):
+        return response
+    headers = response.headers
+    body = response.raw_content
+    if 100 <= status < 200 or status == 204:
+        headers.pop("content-length", None)
+        headers.pop("transfer-encoding", None)
+    else:
+        if method.upper() != "HEAD":
+            headers.pop("transfer-encoding", None)
+        elif body and "content-length" not in headers and "transfer-encoding" not in headers:
+            headers["content-length"] = str(len(body))
+    if body is not None:
+        response.raw_content = b""
+        response.trailers = None
+    return response
+
+
 def is_internal_path(path: str) -> bool:
     """True for the fakes' own routes (`/_sandbox/...`), however the agent spells them.
 

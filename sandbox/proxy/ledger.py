@@ -41,7 +41,7 @@ from sandbox.errors import LedgerError
 from sandbox.home import Home
 from sandbox.limits import load_limits
 from sandbox.proxy.episode import EpisodeDirectory
-from sandbox.proxy.flows import EPISODE, EXCHANGE, FAULTS, OUTCOME, SERVICE, decoded_body, sandbox_answer
+from sandbox.proxy.flows import EPISODE, EXCHANGE, FAULTS, OUTCOME, SERVICE, decoded_body, exact_framing, sandbox_answer
 from sandbox.proxy.stream import STREAM_DIGEST
 from sandbox.recordings.format import RecordingError
 from sandbox.recordings.redact import Redactor
@@ -200,13 +200,14 @@ class LedgerWriter:
 
     def _unwritable(self, flow: http.HTTPFlow, episode_id: str, exc: BaseException) -> None:
         logger.error("ledger of episode %s is not writable: %s", episode_id, exc)
-        flow.response = sandbox_answer(
+        # Made after the framing stage has run: framed here (no body to a HEAD).
+        flow.response = exact_framing(flow.request.method, sandbox_answer(
             503,
             "sandbox_ledger_unavailable",
             f"The sandbox could not record this exchange in the ledger of episode {episode_id!r}, so it "
             "was not sent on.",
             hint="check the sandbox home (disk full? episode folder deleted?) and the proxy's log",
-        )
+        ))
 
     def _ledger(self, episode_id: str) -> Ledger:
         ledger = self._open.get(episode_id)

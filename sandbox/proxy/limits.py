@@ -42,7 +42,7 @@ from mitmproxy.net.http import http1
 from mitmproxy.utils import human
 
 from sandbox.proxy.faults import vendor_answer
-from sandbox.proxy.flows import ANSWERED_BY, OUTCOME, SERVICE
+from sandbox.proxy.flows import ANSWERED_BY, OUTCOME, SERVICE, exact_framing
 from sandbox.proxy.route import Routes
 
 logger = logging.getLogger(__name__)
@@ -128,5 +128,5 @@ class BodyLimit:
             answer = vendor_answer(service, 413, f"Request entity too large: the request body is over the "
                                                  f"{self.limit or 'configured'}-byte limit of this sandbox.",
                                    {"Connection": "close", ANSWERED_BY: "sandbox-proxy"})
-            _REFUSALS[flow.client_conn] = http1.assemble_response(answer)
+            _REFUSALS[flow.client_conn] = http1.assemble_response(exact_framing(flow.request.method, answer))
         logger.info("%s %s%s: %s", flow.request.method, flow.request.host, flow.request.path, flow.error.msg)

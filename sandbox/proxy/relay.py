@@ -9,7 +9,8 @@ many bytes at a time, that many milliseconds apart. The proxy streams those chun
 as they come (`flow.response.stream`).
 
 HTTP/1.1 only (what mitmproxy speaks upstream to a plain-HTTP fake): a request body framed by
-Content-Length or chunked; each request is forwarded on its own upstream connection, read to EOF.
+Content-Length or chunked; each request is forwarded on its own upstream connection, read to EOF,
+and the relay closes the proxy's connection after the answer.
 """
 
 from __future__ import annotations
@@ -50,14 +51,14 @@ class FaultRelay:
 
     async def _serve(self, target: tuple[str, int], reader: asyncio.StreamReader, writer: asyncio.StreamWriter
                      ) -> None:
+        # One exchange per connection: mitmproxy never reuses a connection to the relay (it asked for
+        # the fake's address, not ours) and keeps at most five open per address, so with connections
+        # left open a client's sixth call would wait forever.
         try:
-            while True:
-                request = await _read_request(reader)
-                if request is None:
-                    break
+            request = await _read_request(reader)
+            if request is not None:
                 head, body, pace = request
-                answer = await _forward(target, head, body)
-                await _write(writer, answer, pace)
+                await _write(writer, await _forward(target, head, body), pace)
         except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
             logger.info("fault relay to %s:%s: %s", *target, exc)
         finally:

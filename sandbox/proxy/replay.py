@@ -51,7 +51,16 @@ from mitmproxy.proxy import server_hooks
 
 from sandbox.episodes.ledger import Ledger
 from sandbox.home import Home
-from sandbox.proxy.flows import ANSWERED_BY, EPISODE, OUTCOME, SERVICE, decoded_body, sandbox_answer
+from sandbox.proxy.flows import (
+    ANSWERED_BY,
+    EPISODE,
+    OUTCOME,
+    SERVICE,
+    decoded_body,
+    exact_framing,
+    has_no_body,
+    sandbox_answer,
+)
 from sandbox.proxy.route import Routes
 from sandbox.recordings.format import Exchange, RecordedResponse, RecordingError, read_recording
 from sandbox.recordings.match import Cursor, Index, Miss, RequestView
@@ -139,10 +148,12 @@ class Replay:
             if failed is not None:
                 self._effects_lost(flow, index, found, exchange_id, failed)
                 return
-        if found.response.events is not None and self.streams.address is not None:
+        # A recorded stream answering HEAD (or a 304) has no body to stream: answered whole, and empty.
+        if (found.response.events is not None and self.streams.address is not None
+                and not has_no_body(request.method, found.response.status)):
             self.streams.send(flow, found.response)
         else:
-            flow.response = build_response(found.response, request.http_version)
+            flow.response = build_response(found.response, request.http_version, request.method)
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None and TICKET_HEADER in flow.request.headers:
@@ -256,9 +267,14 @@ def _replay_effects(ledger: Ledger, exchange_id: int, exchange: Exchange) -> Non
         ledger.add_state_changes(service, rows)
 
 
-def build_response(recorded: RecordedResponse, http_version: str = "HTTP/1.1") -> http.Response:
+def build_response(recorded: RecordedResponse, http_version: str = "HTTP/1.1", method: str = "GET"
+                   ) -> http.Response:
     """The recorded response as mitmproxy sends it: recorded status, reason, headers and body.
-    A body recorded decoded is encoded again as its Content-Encoding says."""
+    A body recorded decoded is encoded again as its Content-Encoding says.
+
+    An answer that HTTP sends without a body (to HEAD; 1xx, 204, 304) is sent without one, whatever
+    was recorded (a browser's HAR gives a 304 the cached page as its body), and with its recorded
+    headers untouched: a HEAD's Content-Length says what the GET carries, not 0."""
     now = time.time()
     response = http.Response(
         http_version=http_version.encode(),
@@ -270,6 +286,9 @@ def build_response(recorded: RecordedResponse, http_version: str = "HTTP/1.1") -
         timestamp_start=now,
         timestamp_end=now,
     )
+    if has_no_body(method, recorded.status):
+        response.raw_content = b""
+        return exact_framing(method, response)
     response.content = recorded.body
     return response
 

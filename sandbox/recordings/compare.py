@@ -3,6 +3,10 @@
 The recording's header keeps a summary of the original episode's ledger (`original`): every
 exchange as (method, host, path, status), the state changes as (service, table, key, op), and the
 score. A replay that differs in any of them is a regression (or an intended change to re-record).
+
+An imported recording (HAR, mitmproxy flows) has no such summary: there is nothing to compare the
+run with (`NOTHING_TO_COMPARE`), so only what the replay itself shows counts against it
+(`replay_problems`): requests the recording had no answer for, and an agent that did not end well.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ def _score(row: dict[str, Any]) -> dict[str, Any]:
 def differences(original: dict[str, Any] | None, replayed: dict[str, Any]) -> list[str]:
     """What changed, as lines a person reads; empty when the runs agree."""
     if not original:
-        return ["the recording has no summary of its original run (imported?): nothing to compare with"]
+        return []  # nothing to compare with (NOTHING_TO_COMPARE): see replay_problems
     out: list[str] = []
     before = [" ".join(str(x) for x in e[:4]) for e in original.get("exchanges", [])]
     after = [" ".join(str(x) for x in e[:4]) for e in replayed["exchanges"]]
@@ -65,4 +69,32 @@ def differences(original: dict[str, Any] | None, replayed: dict[str, Any]) -> li
         out += [f"  + {r}" for r in reasons_after if r not in reasons_before]
     elif bool(s_before) != bool(s_after):
         out.append(f"score: original {s_before}, replay {s_after}")
+    return out
+
+
+NOTHING_TO_COMPARE = ("note: the recording has no summary of an original run (it was imported, not recorded with "
+                      "`sandbox run --record`): there is nothing to compare exchanges, state changes or a score "
+                      "against; only requests without a recorded answer and how the agent ended are checked")
+
+
+def replay_problems(ledger_path: Path) -> list[str]:
+    """What went wrong in a replay that has no original to compare with: each request the recording
+    had no answer for, and the agent's end if it was not a clean exit. Empty when all went well."""
+    with Ledger(ledger_path) as ledger:
+        events = ledger.events()
+    out = []
+    misses = [e["detail"] for e in events if e["kind"] == "replay_miss"]
+    if misses:
+        out.append(f"{len(misses)} request(s) the recording has no answer for:")
+        out += [f"  {m.get('request')}: {m.get('reason')}" for m in misses]
+    for event in events:
+        if event["kind"] != "agent_exit":
+            continue
+        detail = event["detail"]
+        if detail.get("timed_out"):
+            out.append(f"agent killed at the time limit after {detail.get('seconds')} s")
+        elif detail.get("error"):
+            out.append(f"agent could not start: {detail['error']}")
+        elif detail.get("exit_code"):
+            out.append(f"agent exited with status {detail['exit_code']}")
     return out

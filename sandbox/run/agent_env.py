@@ -3,12 +3,18 @@ in particular nothing about the control API, which is the operator's."""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 from sandbox.episodes.store import Episode
+from sandbox.errors import SandboxError
 from sandbox.home import Home
 from sandbox.world import world
 from services import get_service
+
+AGENT_PYTHON = Path(__file__).with_name("agent_python")  # sitecustomize.py: the stripe SDK trusts the sandbox CA
 
 
 def proxy_url(episode: Episode, proxy_port: int, host: str = "127.0.0.1") -> str:
@@ -19,8 +25,11 @@ def agent_env(home: Home, episode: Episode, ports: dict[str, Any]) -> dict[str, 
     """Environment variables that route an agent's HTTP(S) through the episode's proxy.
 
     SSL_CERT_FILE / REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE / NODE_EXTRA_CA_CERTS cover OpenSSL, httpx,
-    requests, curl and Node. The `stripe` SDK ignores them all and pins its own bundle: set
-    `stripe.ca_bundle_path = os.environ["SSL_CERT_FILE"]` in such an agent."""
+    requests, curl and Node. The `stripe` SDK ignores them all and pins its own bundle: PYTHONPATH
+    starts with a folder whose `sitecustomize` points it at SSL_CERT_FILE in any Python the agent
+    runs (sandbox/run/agent_python/sitecustomize.py).
+
+    With a task attached to the episode: SANDBOX_TASK_ID and SANDBOX_TASK_INSTRUCTION too."""
     url = proxy_url(episode, int(ports["proxy"]))
     ca = str(home.ca_cert)
     env = {
@@ -39,7 +48,13 @@ def agent_env(home: Home, episode: Episode, ports: dict[str, Any]) -> dict[str, 
         "NODE_EXTRA_CA_CERTS": ca,
         # Node >= 24 then routes fetch() and https through HTTPS_PROXY (it ignores it otherwise).
         "NODE_USE_ENV_PROXY": "1",
+        # Before the caller's own: the stripe SDK's CA (see above); the folder holds nothing else.
+        "PYTHONPATH": os.pathsep.join(p for p in (str(AGENT_PYTHON), os.environ.get("PYTHONPATH", "")) if p),
     }
+    task = task_of(home, episode)
+    if task is not None:  # the task as attached to the episode: the instruction an agent is given
+        env["SANDBOX_TASK_ID"] = task.get("id") or episode.task or ""
+        env["SANDBOX_TASK_INSTRUCTION"] = task.get("instruction") or ""
     # Nothing that drives the control API (its URL, its token): the agent under test is assumed
     # hostile, and the control API could widen its egress or read other episodes' credentials.
     for service, key in sorted(episode.api_keys.items()):
@@ -55,8 +70,28 @@ def agent_env(home: Home, episode: Episode, ports: dict[str, Any]) -> dict[str, 
     return env
 
 
+def task_of(home: Home, episode: Episode) -> dict[str, Any] | None:
+    """The episode's task as attached to its ledger (resolved for its seed: a file's task too), else
+    as the library has it for the seed; None for an episode without a task."""
+    if not episode.task:
+        return None
+    from sandbox.episodes.ledger import Ledger
+
+    path = home.ledger_path(episode.id)
+    if path.is_file():
+        with Ledger(path) as ledger:
+            spec = ledger.meta().get("task_spec")
+        if spec:
+            return json.loads(spec) if isinstance(spec, str) else spec
+    from sandbox.tasks import load_task
+
+    try:
+        return load_task(episode.task, seed=episode.seed).to_spec()
+    except SandboxError:  # not in the library (a task file not attached yet): nothing to tell the agent
+        return None
+
+
 def render_env(env: dict[str, str], fmt: str = "shell") -> str:
-    import json
     import shlex
 
     if fmt == "json":

@@ -1,8 +1,9 @@
 """Efficiency figures of an episode, from its exchanges, changes and events.
 
 - calls: exchanges the agent made (refused ones included: the agent tried);
-- errors: answers >= 400, transport errors (injected ones included), refusals, and exchanges
-  the proxy never finished;
+- errors: answers >= 400, transport errors (injected ones included), refusals, exchanges the
+  proxy never finished, and the vendor's errors that come with a success status (Slack's 200
+  `ok:false`, GraphQL's `errors`: each service's `in_band_error`), named in the line;
 - retries: requests repeating an earlier request (same method, URL and body) that had failed;
 - duplicated writes: writes that changed state again with the same request as an earlier write
   that had already changed state: a retry without an idempotency key, typically. A replay that an
@@ -12,8 +13,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from services import in_band_error
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -25,22 +28,46 @@ class Efficiency:
     retries: int
     duplicated_writes: int
     seconds: float
+    # The errors among `errors` that came with a success status, as "METHOD host/path: error".
+    in_band: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "in_band": list(self.in_band)}  # as JSON gives it back from a ledger
 
     def line(self) -> str:
         # Wall seconds stay out of the reasons (they are in the details): the same run must give
         # the same reasons on any machine, or comparisons across runs would flag noise.
-        return (f"efficiency: {self.calls} calls, {self.errors} errors, {self.retries} retries, "
+        errors = f"{self.errors} errors"
+        if self.in_band:
+            shown = "; ".join(self.in_band[:3]) + (f"; +{len(self.in_band) - 3} more" if len(self.in_band) > 3 else "")
+            errors += f" ({len(self.in_band)} with a success status: {shown})"
+        return (f"efficiency: {self.calls} calls, {errors}, {self.retries} retries, "
                 f"{self.duplicated_writes} duplicated writes")
 
 
 def failed(exchange: dict[str, Any]) -> bool:
+    return _failed_by_status(exchange) or in_band(exchange) is not None
+
+
+def _failed_by_status(exchange: dict[str, Any]) -> bool:
     # An error text means no whole answer came back: a transport error, an injected reset, hang or
     # dropped ghost write (outcome `faulted`), or an exchange the proxy never finished (closed at finish).
     status = exchange.get("status")
     return (status or 0) >= 400 or exchange.get("outcome") in ("error", "refused") or bool(exchange.get("error"))
+
+
+def in_band(exchange: dict[str, Any]) -> str | None:
+    """The vendor's error in a success answer (Slack's 200 `ok:false`...), from the ledger's head of
+    the body, or None."""
+    status, body = exchange.get("status"), exchange.get("response_body")
+    if status is None or not 200 <= status < 300 or not body:
+        return None
+    return in_band_error(exchange.get("service"), exchange.get("host") or "", exchange.get("path") or "", status,
+                         bytes(body) if not isinstance(body, bytes) else body)
+
+
+def _describe(exchange: dict[str, Any], error: str) -> str:
+    return f"{exchange.get('method')} {exchange.get('host')}{exchange.get('path')}: {error}"
 
 
 def signature(exchange: dict[str, Any]) -> tuple[Any, ...]:
@@ -57,11 +84,13 @@ def measure(exchanges: list[dict[str, Any]], changes: list[dict[str, Any]],
     failed_before: set[tuple[Any, ...]] = set()
     wrote_before: set[tuple[Any, ...]] = set()
     retries = duplicated = 0
-    for exchange in exchanges:
+    in_band_errors = [in_band(e) for e in exchanges]  # parsed once: a body is read for it
+    failures = [_failed_by_status(e) or error is not None for e, error in zip(exchanges, in_band_errors, strict=True)]
+    for exchange, is_failure in zip(exchanges, failures, strict=True):
         sig = signature(exchange)
         if sig in failed_before:
             retries += 1
-        if failed(exchange):
+        if is_failure:
             failed_before.add(sig)
         if exchange.get("method") not in READS and exchange.get("id") in changed_by:
             if sig in wrote_before:
@@ -69,10 +98,11 @@ def measure(exchanges: list[dict[str, Any]], changes: list[dict[str, Any]],
             wrote_before.add(sig)
     return Efficiency(
         calls=len(exchanges),
-        errors=sum(1 for e in exchanges if failed(e)),
+        errors=sum(failures),
         retries=retries,
         duplicated_writes=duplicated,
         seconds=round(_seconds(exchanges, events), 3),
+        in_band=tuple(_describe(e, error) for e, error in zip(exchanges, in_band_errors, strict=True) if error),
     )
 
 

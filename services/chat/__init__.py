@@ -28,6 +28,7 @@ from services.chat.auth import key_of, on_auth_failure
 from services.chat.seed import build_template, team_id
 from services.chat.wire import add_slack_headers
 from services.common.binding import EpisodeBinding
+from services.common.in_band import slack_not_ok
 from services.common.inputs import bound_int_routes
 from services.common.sandbox_routes import add_sandbox_routes
 
@@ -74,6 +75,7 @@ SERVICE = ServiceSpec(
     agent_env=lambda world: {"SLACK_TEAM_ID": team_id(world.seed)},
     vendor_error=errors.vendor_error,
     rate_limit_headers=errors.rate_limit_headers,
+    in_band_error=slack_not_ok,
     auth_headers=lambda key, world: {"Authorization": f"Bearer {key}"},
     probe="/api/auth.test",
     public_exposure=public_exposure,

@@ -22,6 +22,7 @@ from services.code.auth import key_of, on_auth_failure
 from services.code.seed import build_template
 from services.code.wire import HOSTS, add_github_headers
 from services.common.binding import EpisodeBinding
+from services.common.in_band import graphql_errors
 from services.common.inputs import bound_int_routes
 from services.common.sandbox_routes import add_sandbox_routes
 
@@ -71,6 +72,7 @@ SERVICE = ServiceSpec(
     agent_env=_agent_env,
     vendor_error=errors.vendor_error,
     rate_limit_headers=errors.rate_limit_headers,
+    in_band_error=graphql_errors,
     auth_headers=lambda key, world: {"Authorization": f"token {key}", "Accept": "application/vnd.github+json"},
     public_exposure=public_exposure,
     rate_limit_status=403,

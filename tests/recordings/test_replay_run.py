@@ -128,10 +128,54 @@ def test_sandbox_replay_kills_a_hung_agent_and_its_children_and_logs_how_it_ende
         [sys.executable, "-m", "sandbox.cli", "--home", str(home.root), "replay", str(tmp_path / "site.jsonl"),
          "--timeout", "1", "--no-isolate", "--", sys.executable, "-c", HANGING_AGENT, str(pid_file)],
         capture_output=True, text=True, cwd=REPO, env={**_base_env(), **env}, timeout=60)
-    assert result.returncode == 1, result.stdout + result.stderr  # nothing to compare an import with
+    assert result.returncode == 1, result.stdout + result.stderr  # no original, but the agent was killed
+    assert "agent killed at the time limit" in result.stdout
     child = int(pid_file.read_text())
     assert _dead(child), "the agent's own child outlived the replay"
     ledger_path = Path(result.stdout.split("(ledger ", 1)[1].split(")", 1)[0])
     with Ledger(ledger_path) as ledger:
         exits = [e["detail"] for e in ledger.events() if e["kind"] == "agent_exit"]
     assert [(e["exit_code"], e["timed_out"]) for e in exits] == [(None, True)]
+
+
+FETCHING_AGENT = """
+import os, ssl, sys, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({"https": os.environ["HTTPS_PROXY"]}),
+                                     urllib.request.HTTPSHandler(context=ssl.create_default_context()))
+for url in sys.argv[1:]:
+    try:
+        print(opener.open(url, timeout=10).read().decode())
+    except urllib.error.HTTPError as exc:
+        print(exc.code)
+"""
+
+
+def _replay_import(home, tmp_path, env, *urls):
+    from sandbox.recordings.har import read_har
+    from sandbox.recordings.store import save
+    from tests.proxy.test_replay import json_har
+
+    imported, _ = read_har(json_har(tmp_path))
+    save(imported, tmp_path / "site.jsonl")
+    return subprocess.run(
+        [sys.executable, "-m", "sandbox.cli", "--home", str(home.root), "replay", str(tmp_path / "site.jsonl"),
+         "--", sys.executable, "-c", FETCHING_AGENT, *urls],
+        capture_output=True, text=True, cwd=REPO, env={**_base_env(), **env}, timeout=120)
+
+
+def test_sandbox_replay_of_an_imported_recording_exits_0_with_a_note(recorded, tmp_path):
+    home, _, _, _, _, env = recorded
+    result = _replay_import(home, tmp_path, env, "https://docs.example.net/page?x=1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "note: the recording has no summary of an original run" in result.stdout
+    assert "1 exchange(s), each answered from the recording; the agent exited cleanly" in result.stdout
+
+
+def test_sandbox_replay_of_an_imported_recording_still_fails_on_a_request_it_has_no_answer_for(recorded, tmp_path):
+    home, _, _, _, _, env = recorded
+    result = _replay_import(home, tmp_path, env, "https://docs.example.net/page?x=1",
+                            "https://docs.example.net/other")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "note: the recording has no summary of an original run" in result.stdout
+    assert "1 request(s) the recording has no answer for:" in result.stdout
+    assert "GET docs.example.net/other: no recorded request has the same" in result.stdout
