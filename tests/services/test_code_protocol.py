@@ -141,9 +141,10 @@ def test_health_and_openapi_list_exactly_the_served_routes(code_served):
     assert requests.get(f"{code_served.url}/_sandbox/health", timeout=10).json() == {"ok": True, "service": "code"}
     document = requests.get(f"{code_served.url}/_sandbox/openapi.json", timeout=10).json()
     app = create_app({"home": code_served.home})
-    served = {(path, method.lower()) for path, method, _ in vendor_rules(app, API)}
+    served = {(path, method.lower()) for path, method, _ in vendor_rules(app, API)} | {("/", "get")}  # the API root
     listed = {(path, method) for path, ops in document["paths"].items() for method in ops}
     assert listed == served
+    assert ("/graphql", "post") in listed
     assert ("/repos/{owner}/{repo}/issues/{number}", "patch") in listed
     assert ("/repos/{owner}/{repo}/issues/comments/{comment_id}", "delete") in listed
     assert document["servers"] == [{"url": "https://api.github.com"}]
