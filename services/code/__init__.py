@@ -1,12 +1,17 @@
-"""code: a GitHub-REST-shaped fake that PyGithub, Octokit and the gh CLI work against unchanged.
+"""code: a GitHub-shaped fake (REST and GraphQL) that PyGithub, Octokit and the gh CLI work against unchanged.
 
     app = create_app({"home": Home.resolve()})
 
-Served: the authenticated user (the organisation's bot member, whose token the episode hands out),
-users, the organisation and its members, repositories, issues, labels, assignees and issue
-comments. Every request is bound to an episode by its token (or by the proxy's headers); the
-episode's own SQLite database holds the objects, and every row a request changes reaches the
-episode ledger before the response leaves.
+Served over REST: the API root, the authenticated user (the organisation's bot member, whose token
+the episode hands out), users, the organisation and its members, repositories, issues, labels,
+assignees and issue comments. Over GraphQL (`POST /graphql`, `graphql_api`): the same objects in
+the subset of GitHub's schema that `gh issue list|view|create|comment|close|reopen`, `gh repo view`
+and `gh auth status` use, including issue search. Not served: pull requests, git data, contents
+(README), releases, projects, webhooks.
+
+Every request is bound to an episode by its token (or by the proxy's headers); the episode's own
+SQLite database holds the objects, and every row a request changes reaches the episode ledger
+before the response leaves.
 """
 
 from __future__ import annotations
@@ -49,8 +54,9 @@ def create_app(config: dict[str, Any]) -> Flask:
 
 
 def _agent_env(world: World) -> dict[str, str]:
-    # The organisation's login, so an agent need not guess whose repositories to look at.
-    return {"GITHUB_ORG": world.code.org}
+    # The organisation's login, so an agent need not guess whose repositories to look at; and the gh
+    # CLI (which reads GH_TOKEN) never prompts or checks for updates (which would call out).
+    return {"GITHUB_ORG": world.code.org, "GH_PROMPT_DISABLED": "1", "GH_NO_UPDATE_NOTIFIER": "1"}
 
 
 def public_exposure(table: str, row: dict[str, Any]) -> str | None:
