@@ -5,7 +5,7 @@
 Served over REST: the API root, the authenticated user (the organisation's bot member, whose token
 the episode hands out), users, the organisation and its members, repositories, issues, labels,
 assignees and issue comments. Over GraphQL (`POST /graphql`, `graphql_api`): the same objects in
-the subset of GitHub's schema that `gh issue list|view|create|comment|close|reopen`, `gh repo view`
+the subset of GitHub's schema that `gh issue list|view|create|comment|close|reopen|edit`, `gh repo view`
 and `gh auth status` use, including issue search. Not served: pull requests, git data, contents
 (README), releases, projects, webhooks.
 

@@ -1,4 +1,5 @@
-"""GraphQL mutations: createIssue, addComment, closeIssue, reopenIssue.
+"""GraphQL mutations: createIssue, addComment, closeIssue, reopenIssue, updateIssue,
+addLabelsToLabelable, removeLabelsFromLabelable (what `gh issue create|comment|close|reopen|edit` send).
 
 Each validates with the REST routes' own checks and writes through the same functions
 (`issues.insert_issue`, `issues.apply_changes`, `comments.insert_comment`) inside one write
@@ -18,6 +19,7 @@ from services.code.comments import check_text, insert_comment
 from services.code.errors import GitHubError
 from services.code.graphql_connections import GitHubGraphQLError, cursor, not_found
 from services.code.graphql_types import CommentNode, IssueNode, LabelNode, RepoNode, UserNode, find_node
+from services.code.store import dump, load
 from services.common.db import write_transaction
 
 CLOSE_REASONS = {"COMPLETED": "completed", "NOT_PLANNED": "not_planned", "DUPLICATE": "duplicate"}
@@ -47,6 +49,25 @@ def _node(node_id: str, kind: type) -> Any:
 
 def _issue(node_id: str) -> IssueNode:
     return _node(node_id, IssueNode)
+
+
+def _label_names(issue: IssueNode, label_ids: list[str]) -> list[str]:
+    names = []
+    for label_id in label_ids:
+        label = _node(label_id, LabelNode)
+        if label.row["repo_id"] != issue.repo_row["id"]:
+            raise not_found(f"Could not resolve to a node with the global id of '{label_id}'")
+        names.append(label.name)
+    return names
+
+
+def _relabel(info: Any, input: dict[str, Any], change: Any) -> dict[str, Any]:  # noqa: A002
+    issue = _issue(input["labelableId"])
+    names = _label_names(issue, input["labelIds"])
+    with write_transaction(g.db):
+        row = store.issue_by_id(issue.row["id"])
+        labels.set_issue_labels(row, change(load(row["labels"]), names))
+    return {"clientMutationId": input.get("clientMutationId"), "labelable": _reread(issue)}
 
 
 def _reread(issue: IssueNode) -> IssueNode:
@@ -112,3 +133,42 @@ class Mutation:
             issues.apply_changes(row, issues.state_change(row, "open", MISSING))
         return {"clientMutationId": input.get("clientMutationId"), "issue": _reread(issue)}
 
+
+    def updateIssue(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802, A002
+        issue = _issue(input["id"])
+        for name in ("milestoneId",):
+            if input.get(name):
+                raise not_found(f"Could not resolve to a node with the global id of '{input[name]}'")
+        for project in input.get("projectIds") or []:
+            raise not_found(f"Could not resolve to a node with the global id of '{project}'")
+        names = _label_names(issue, input["labelIds"]) if input.get("labelIds") is not None else None
+        logins = ([_node(user_id, UserNode).login for user_id in input["assigneeIds"]]
+                  if input.get("assigneeIds") is not None else None)
+        body = Body({k: input[k] for k in ("title", "body") if k in input})
+        try:
+            title, text = issues.check_title(body, required=False), issues.check_text(body)
+            with write_transaction(g.db):
+                row = store.issue_by_id(issue.row["id"])
+                values: dict[str, Any] = {}
+                if title is not MISSING and title is not None:
+                    values["title"] = title
+                if text is not MISSING:
+                    values["body"] = text or None
+                if logins is not None:
+                    values["assignees"] = dump(issues.assignable(logins)[: issues.MAX_ASSIGNEES])
+                if names is not None:
+                    values["labels"] = dump(labels.ordered(labels.resolve(issue.repo_row, names)))
+                state = (input.get("state") or "").lower() or MISSING
+                values.update(issues.state_change(row, state, MISSING))
+                issues.apply_changes(row, values)
+        except GitHubError as error:
+            raise as_graphql_error(error) from None
+        return {"clientMutationId": input.get("clientMutationId"), "issue": _reread(issue)}
+
+    def addLabelsToLabelable(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802, A002
+        return _relabel(info, input, lambda current, new: current + [
+            n for n in new if n.lower() not in {c.lower() for c in current}])
+
+    def removeLabelsFromLabelable(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802, A002
+        return _relabel(info, input, lambda current, gone: [
+            c for c in current if c.lower() not in {n.lower() for n in gone}])

@@ -228,3 +228,25 @@ def test_mutation_errors_write_nothing(code_served, ep, gql):
     assert ghost["errors"][0]["type"] == "NOT_FOUND"
     with code_served.ledger(ep) as ledger:
         assert [c for c in ledger.state_changes() if c["service"] == "code"] == []
+
+
+def test_update_issue_and_label_mutations_write_what_rest_writes(code_served, ep, gql):
+    subject = _issue_id(gql, TRIAGE["number"])
+    ids = gql('query($l: String!, $u: String!) { repository(OWNER_AND_NAME) { label(name: $l) { id } }'
+              ' user(login: $u) { id } }', {"l": TRIAGE["label"], "u": TRIAGE["assignee"]})["data"]
+    added = gql("mutation($i: AddLabelsToLabelableInput!) { addLabelsToLabelable(input: $i) { labelable {"
+                " ... on Issue { labels(first: 5) { nodes { name } } } } } }",
+                {"i": {"labelableId": subject, "labelIds": [ids["repository"]["label"]["id"]]}})
+    assert added["data"]["addLabelsToLabelable"]["labelable"]["labels"]["nodes"] == [{"name": TRIAGE["label"]}]
+    updated = gql("mutation($i: UpdateIssueInput!) { updateIssue(input: $i) { issue { title assignees(first: 5)"
+                  " { nodes { login } } } } }",
+                  {"i": {"id": subject, "title": "Renamed", "assigneeIds": [ids["user"]["id"]]}})
+    assert updated["data"]["updateIssue"]["issue"] == {"title": "Renamed",
+                                                       "assignees": {"nodes": [{"login": TRIAGE["assignee"]}]}}
+
+    other, session = _second(code_served)
+    base = f"{code_served.url}/repos/{ORG}/{REPO}/issues/{TRIAGE['number']}"
+    assert session.post(f"{base}/labels", json={"labels": [TRIAGE["label"]]}, timeout=10).ok
+    assert session.patch(base, json={"title": "Renamed", "assignees": [TRIAGE["assignee"]]}, timeout=10).ok
+    session.close()
+    assert _changes(code_served, ep) == _changes(code_served, other)

@@ -142,3 +142,16 @@ def test_a_task_solved_with_gh_scores_as_the_pygithub_oracle(running_sandbox, tm
         return {k: v for k, v in after.items() if k not in ("created_at", "updated_at")}
 
     assert issue_insert(with_gh) == issue_insert(oracle)
+
+
+def test_issue_edit_labels_and_assigns_through_graphql(running_sandbox, episode, gh):
+    number = str(TRIAGE["number"])
+    gh("issue", "edit", number, "-R", FULL, "--add-label", TRIAGE["label"], "--add-assignee", TRIAGE["assignee"])
+    shown = gh("issue", "view", number, "-R", FULL, "--json", "labels,assignees").stdout
+    shown = json.loads(shown)
+    assert [label["name"] for label in shown["labels"]] == [TRIAGE["label"]]
+    assert [person["login"] for person in shown["assignees"]] == [TRIAGE["assignee"]]
+    _, changes = _ledger(running_sandbox, episode)
+    last = json.loads(changes[-1]["after"]) if isinstance(changes[-1]["after"], str) else changes[-1]["after"]
+    assert (changes[-1]["tbl"], changes[-1]["op"]) == ("issues", "update")
+    assert json.loads(last["labels"]) == [TRIAGE["label"]] and json.loads(last["assignees"]) == [TRIAGE["assignee"]]
