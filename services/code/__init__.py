@@ -4,7 +4,7 @@
 
 Served over REST: the API root, the authenticated user (the organisation's bot member, whose token
 the episode hands out), users, the organisation and its members, repositories, issues, labels,
-assignees and issue comments. Over GraphQL (`POST /graphql`, `graphql_api`): the same objects in
+assignees, issue comments and issue search. Over GraphQL (`POST /graphql`, `graphql_api`): the same objects in
 the subset of GitHub's schema that `gh issue list|view|create|comment|close|reopen|edit`, `gh repo view`
 and `gh auth status` use, including issue search. Not served: pull requests, git data, contents
 (README), releases, projects, webhooks.
@@ -22,7 +22,18 @@ from flask import Flask
 
 from sandbox.world import World
 from services import ServiceSpec
-from services.code import accounts, api_root, comments, errors, graphql_api, issues, labels, openapi, repos
+from services.code import (
+    accounts,
+    api_root,
+    comments,
+    errors,
+    graphql_api,
+    issue_search,
+    issues,
+    labels,
+    openapi,
+    repos,
+)
 from services.code.auth import key_of, on_auth_failure
 from services.code.seed import build_template
 from services.code.wire import HOSTS, add_github_headers
@@ -48,7 +59,7 @@ def create_app(config: dict[str, Any]) -> Flask:
 
     add_sandbox_routes(app, "code", openapi.document)
 
-    for module in (api_root, accounts, repos, issues, labels, comments, graphql_api):
+    for module in (api_root, accounts, repos, issues, labels, comments, issue_search, graphql_api):
         app.register_blueprint(module.bp)
     return app
 

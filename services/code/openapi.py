@@ -12,10 +12,10 @@ from services.common.openapi import document as build
 API = Api(
     title="agent-sandbox code (GitHub-REST-shaped)",
     server="https://api.github.com",
-    prefixes=("/user", "/users/", "/orgs/", "/repos/", "/graphql", "/api/graphql"),
+    prefixes=("/user", "/users/", "/orgs/", "/repos/", "/search/", "/graphql", "/api/graphql"),
     description="The GitHub REST API subset served by the sandbox's code fake: the API root, the organisation, its"
-    " members and repositories, issues, labels, assignees and issue comments; and `POST /graphql`, GitHub's GraphQL"
-    " API for the subset of GitHub's schema in services/code/graphql_schema.graphql.",
+    " members and repositories, issues, labels, assignees, issue comments and issue search; and `POST /graphql`,"
+    " GitHub's GraphQL API for the subset of GitHub's schema in services/code/graphql_schema.graphql.",
     version="2022-11-28",
     error_description='GitHub\'s error body: {"message", "documentation_url", "status", "errors"?}',
     security_schemes={

@@ -250,3 +250,14 @@ def test_update_issue_and_label_mutations_write_what_rest_writes(code_served, ep
     assert session.patch(base, json={"title": "Renamed", "assignees": [TRIAGE["assignee"]]}, timeout=10).ok
     session.close()
     assert _changes(code_served, ep) == _changes(code_served, other)
+
+
+def test_rest_issue_search_reads_the_same_syntax(http, gql):
+    found = http("GET", f"/search/issues?q=repo:{ORG}/{REPO}+label:bug+type:issue&per_page=2").json()
+    rest = http("GET", f"/repos/{ORG}/{REPO}/issues?state=all&labels=bug&per_page=100").json()
+    assert found["total_count"] == len(rest) and found["incomplete_results"] is False
+    assert [i["number"] for i in found["items"]] == [i["number"] for i in rest][:2]
+    assert found["items"][0]["score"] == 1.0 and found["items"][0]["repository_url"].endswith(f"/repos/{ORG}/{REPO}")
+    missing = http("GET", "/search/issues")
+    assert missing.status_code == 422
+    assert missing.json()["errors"] == [{"resource": "Search", "code": "missing", "field": "q"}]

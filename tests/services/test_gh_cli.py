@@ -155,3 +155,13 @@ def test_issue_edit_labels_and_assigns_through_graphql(running_sandbox, episode,
     last = json.loads(changes[-1]["after"]) if isinstance(changes[-1]["after"], str) else changes[-1]["after"]
     assert (changes[-1]["tbl"], changes[-1]["op"]) == ("issues", "update")
     assert json.loads(last["labels"]) == [TRIAGE["label"]] and json.loads(last["assignees"]) == [TRIAGE["assignee"]]
+
+
+def test_search_through_graphql_and_rest(gh):
+    issue = next(i for i in SEEDED if i.state == "open")
+    word = max(issue.title.split(), key=len)
+    expected = {i.number for i in SEEDED if i.state == "open" and word.lower() in f"{i.title}\n{i.body}".lower()}
+    listed = _rows(gh("issue", "list", "-R", FULL, "--search", word).stdout)
+    assert {int(r[0]) for r in listed} == expected and issue.number in expected
+    searched = json.loads(gh("search", "issues", word, "--repo", FULL, "--state", "open", "--json", "number").stdout)
+    assert {i["number"] for i in searched} == expected
