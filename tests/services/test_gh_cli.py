@@ -125,13 +125,15 @@ def test_a_task_solved_with_gh_scores_as_the_pygithub_oracle(running_sandbox, tm
     task = load_task("bug-report-escalation")
     agent = Path(__file__).parent / "agents" / "bug_report_with_gh.py"
     extra = {"HOME": str(tmp_path), "GH_CONFIG_DIR": str(tmp_path / "gh"), "PYTHONPATH": str(Path.cwd())}
+    # Isolated where the kernel allows it, as `sandbox run` runs an agent: gh's only way out is the proxy.
     with_gh = run_task(task, [sys.executable, str(agent)], home=running_sandbox.home, ports=running_sandbox.ports,
-                       extra_env=extra, timeout=120, isolate=False)
+                       extra_env=extra, timeout=120)
     oracle = run_task(task, [sys.executable, "-m", "sandbox.tasks.oracles.bug_report_escalation"],
-                      home=running_sandbox.home, ports=running_sandbox.ports, timeout=120, isolate=False)
+                      home=running_sandbox.home, ports=running_sandbox.ports, timeout=120)
     assert (with_gh.exit_code, oracle.exit_code) == (0, 0)
     assert with_gh.score.success and oracle.score.success
     assert with_gh.score.score == oracle.score.score == 1.0
+    assert with_gh.score.details["errors"] == oracle.score.details["errors"] == 0
 
     def issue_insert(result) -> dict:
         with EpisodeStore(running_sandbox.home).ledger(result.episode.id) as ledger:
