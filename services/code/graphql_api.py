@@ -10,7 +10,7 @@ otherwise: 400 for a body that is not JSON, 401 without credentials (the binding
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -136,6 +136,30 @@ def _nodes_asked(document: DocumentNode, variables: dict[str, Any]) -> tuple[int
     return total, deepest
 
 
+# Clients send the same few query texts again and again (gh's are constants): parsing and validating
+# one costs more than running it, so the outcome is kept per worker, for short texts only (the cache
+# must not become a way to hold megabytes of an agent's queries).
+CACHED_QUERY_CHARS = 16_384
+
+
+@lru_cache(maxsize=256)
+def _prepare_cached(query: str) -> tuple[DocumentNode | None, list[dict[str, Any]]]:
+    return _prepare_uncached(query)
+
+
+def _prepare_uncached(query: str) -> tuple[DocumentNode | None, list[dict[str, Any]]]:
+    """(the parsed document, or None; GitHub's errors for a query that does not parse or validate)."""
+    try:
+        document = parse(query)
+    except GraphQLSyntaxError as error:
+        return None, [syntax_error(error)]
+    return document, [validation_error(e, document) for e in validate(schema(), document, RULES)]
+
+
+def prepare(query: str) -> tuple[DocumentNode | None, list[dict[str, Any]]]:
+    return (_prepare_cached if len(query) <= CACHED_QUERY_CHARS else _prepare_uncached)(query)
+
+
 def _errors(errors: list[dict[str, Any]]) -> Response:
     return json_response({"errors": errors})
 
@@ -151,13 +175,9 @@ def graphql_endpoint() -> Response:
     if not isinstance(variables, dict):
         return _errors([{"message": "Variables are invalid JSON."}])
     operation = body.get("operationName") or None
-    try:
-        document = parse(body["query"])
-    except GraphQLSyntaxError as error:
-        return _errors([syntax_error(error)])
-    problems = validate(schema(), document, RULES)
-    if problems:
-        return _errors([validation_error(e, document) for e in problems])
+    document, problems = prepare(body["query"])
+    if document is None or problems:
+        return _errors(problems)
     nodes, depth = _nodes_asked(document, variables)
     if nodes > MAX_NODES:
         return _errors([{"type": "MAX_NODE_LIMIT_EXCEEDED", "path": None, "locations": [],
