@@ -34,6 +34,9 @@ GRAPHQL_DOCS = "https://docs.github.com/graphql"
 # nested connections). It also keeps a hostile query from building millions of objects here.
 MAX_NODES = 500_000
 MAX_DEPTH = 25
+# gh's largest query is under 1,000 tokens. Validation time grows faster than a query's size (200,000
+# fields took 19 s): the cap keeps one hostile query from holding a worker long (at the cap: ~0.6 s).
+MAX_TOKENS = 10_000
 # The spec forbids `...on Issue{state}` beside `...on PullRequest{state}` (IssueState vs
 # PullRequestState); GitHub's graphql-ruby allows it, and gh sends exactly that.
 RULES = [rule for rule in specified_rules if rule is not OverlappingFieldsCanBeMergedRule]
@@ -62,17 +65,17 @@ class Query:
             raise not_found(f"Could not resolve to an Organization with the login of '{login}'.")
         return OrgNode(org)
 
-    def repositoryOwner(self, info: Any, login: str) -> UserNode | OrgNode | None:  # noqa: N802
+    def repositoryOwner(self, info: Any, login: str) -> UserNode | OrgNode | None:
         org = store.org()
         return OrgNode(org) if org["login"].lower() == login.lower() else user_node(login)
 
-    def repository(self, info: Any, owner: str, name: str, followRenames: bool = True) -> RepoNode:  # noqa: N803
+    def repository(self, info: Any, owner: str, name: str, followRenames: bool = True) -> RepoNode:
         row = g.db.execute("SELECT * FROM repos WHERE owner = ? COLLATE NOCASE AND name = ?", (owner, name)).fetchone()
         if row is None:
             raise not_found(f"Could not resolve to a Repository with the name '{owner}/{name}'.")
         return RepoNode(row)
 
-    def node(self, info: Any, id: str) -> Any:  # noqa: A002
+    def node(self, info: Any, id: str) -> Any:
         found = find_node(id)
         if found is None:
             raise not_found(f"Could not resolve to a node with the global id of '{id}'")
@@ -81,7 +84,7 @@ class Query:
     def nodes(self, info: Any, ids: list[str]) -> list[Any]:
         return [find_node(node_id) for node_id in ids]
 
-    def search(self, info: Any, query: str, type: str, first: int | None = None, last: int | None = None,  # noqa: A002
+    def search(self, info: Any, query: str, type: str, first: int | None = None, last: int | None = None,
                after: str | None = None, before: str | None = None) -> dict[str, Any]:
         found = [IssueNode(repo, row) for repo, row in issue_search.search(issue_search.parse(query))] \
             if type == "ISSUE" else []
@@ -150,7 +153,7 @@ def _prepare_cached(query: str) -> tuple[DocumentNode | None, list[dict[str, Any
 def _prepare_uncached(query: str) -> tuple[DocumentNode | None, list[dict[str, Any]]]:
     """(the parsed document, or None; GitHub's errors for a query that does not parse or validate)."""
     try:
-        document = parse(query)
+        document = parse(query, max_tokens=MAX_TOKENS)
     except GraphQLSyntaxError as error:
         return None, [syntax_error(error)]
     return document, [validation_error(e, document) for e in validate(schema(), document, RULES)]

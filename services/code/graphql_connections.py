@@ -45,7 +45,8 @@ def _position(value: str) -> int:
 
 
 class Connection:
-    """`items` (already filtered and ordered) as a GitHub connection named `name` (for errors)."""
+    """`items` (already filtered and ordered) as a GitHub connection named `name` (for errors). Its
+    methods are its GraphQL fields, named as the schema names them (`totalCount`, `pageInfo`)."""
 
     def __init__(self, items: Sequence[Any], name: str, *, first: int | None = None, last: int | None = None,
                  after: str | None = None, before: str | None = None, bounded: bool = True, **_: Any) -> None:
@@ -54,7 +55,7 @@ class Connection:
         self.bounded = bounded  # False: GitHub's few connections that need no page size (reactions)
         self._page: tuple[int, int] | None = None
 
-    def totalCount(self, info: Any = None) -> int:  # noqa: N802 - GraphQL's field names resolve as attributes
+    def totalCount(self, info: Any = None) -> int:
         return len(self.items)
 
     def _window(self) -> tuple[int, int]:
@@ -92,7 +93,7 @@ class Connection:
         start, end = self._window()
         return [{"cursor": cursor(start + i + 1), "node": node} for i, node in enumerate(self.items[start:end])]
 
-    def pageInfo(self, info: Any = None) -> dict[str, Any]:  # noqa: N802
+    def pageInfo(self, info: Any = None) -> dict[str, Any]:
         start, end = self._window()
         return {
             "startCursor": cursor(start + 1) if end > start else None,

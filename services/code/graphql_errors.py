@@ -42,11 +42,13 @@ def _locations(error: GraphQLError) -> list[dict[str, int]]:
 def syntax_error(error: GraphQLSyntaxError) -> dict[str, Any]:
     """`Parse error on "}" (RCURLY) at [1, 9]`, as graphql-ruby words it."""
     found = re.search(r"(?:found|Unexpected) (.+?)\.?$", error.message)
-    token = (found.group(1) if found else "").strip("'\"")
     where = error.locations[0] if error.locations else None
     at = f" at [{where.line}, {where.column}]" if where else ""
-    if token in ("<EOF>", ""):
-        message = f"Unexpected end of document{at}" if token else f"Parse error{at}"
+    if not found:  # a limit (too deeply nested, too many tokens): graphql-core's words say which
+        return {"message": error.message.removeprefix("Syntax Error: "), "locations": _locations(error)}
+    token = found.group(1).strip("'\"")
+    if token == "<EOF>":
+        message = f"Unexpected end of document{at}"
     else:
         message = f'Parse error on "{token}" ({_TOKEN_NAMES.get(token, token.split()[0].upper())}){at}'
     return {"message": message, "locations": _locations(error)}

@@ -61,7 +61,7 @@ def _label_names(issue: IssueNode, label_ids: list[str]) -> list[str]:
     return names
 
 
-def _relabel(info: Any, input: dict[str, Any], change: Any) -> dict[str, Any]:  # noqa: A002
+def _relabel(info: Any, input: dict[str, Any], change: Any) -> dict[str, Any]:
     issue = _issue(input["labelableId"])
     names = _label_names(issue, input["labelIds"])
     with write_transaction(g.db):
@@ -77,7 +77,7 @@ def _reread(issue: IssueNode) -> IssueNode:
 class Mutation:
     """The mutation root. Method names are the schema's field names."""
 
-    def createIssue(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802, A002
+    def createIssue(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         repo = _node(input["repositoryId"], RepoNode)
         if not repo.hasIssuesEnabled:
             raise GitHubGraphQLError("UNPROCESSABLE", "Issues are disabled for this repo")
@@ -104,7 +104,7 @@ class Mutation:
         return {"clientMutationId": input.get("clientMutationId"),
                 "issue": IssueNode(repo.row, store.issue_by_id(issue_id))}
 
-    def addComment(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802, A002
+    def addComment(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         issue = _issue(input["subjectId"])
         try:
             text = check_text(Body({"body": input["body"]}))
@@ -118,7 +118,7 @@ class Mutation:
         return {"clientMutationId": input.get("clientMutationId"), "subject": issue,
                 "commentEdge": {"cursor": cursor(position), "node": CommentNode(issue.repo_row, issue, row)}}
 
-    def closeIssue(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802, A002
+    def closeIssue(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         issue = _issue(input["issueId"])
         reason = CLOSE_REASONS.get(input.get("stateReason") or "", MISSING)
         with write_transaction(g.db):
@@ -126,7 +126,7 @@ class Mutation:
             issues.apply_changes(row, issues.state_change(row, "closed", reason))
         return {"clientMutationId": input.get("clientMutationId"), "issue": _reread(issue)}
 
-    def reopenIssue(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802, A002
+    def reopenIssue(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         issue = _issue(input["issueId"])
         with write_transaction(g.db):
             row = store.issue_by_id(issue.row["id"])
@@ -134,7 +134,7 @@ class Mutation:
         return {"clientMutationId": input.get("clientMutationId"), "issue": _reread(issue)}
 
 
-    def updateIssue(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802, A002
+    def updateIssue(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         issue = _issue(input["id"])
         for name in ("milestoneId",):
             if input.get(name):
@@ -165,10 +165,10 @@ class Mutation:
             raise as_graphql_error(error) from None
         return {"clientMutationId": input.get("clientMutationId"), "issue": _reread(issue)}
 
-    def addLabelsToLabelable(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802, A002
+    def addLabelsToLabelable(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         return _relabel(info, input, lambda current, new: current + [
             n for n in new if n.lower() not in {c.lower() for c in current}])
 
-    def removeLabelsFromLabelable(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:  # noqa: N802, A002
+    def removeLabelsFromLabelable(self, info: Any, input: dict[str, Any]) -> dict[str, Any]:
         return _relabel(info, input, lambda current, gone: [
             c for c in current if c.lower() not in {n.lower() for n in gone}])

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import g
 
-from services.code import objects, store
+from services.code import issues, objects, store
 from services.code.graphql_connections import Connection, not_found
 from services.code.store import iso, load
 from services.code.wire import WEB
@@ -147,7 +147,7 @@ class RepoNode:
             raise not_found(f"Could not resolve to an Issue with the number of {number}.")
         return IssueNode(self.row, row)
 
-    def issueOrPullRequest(self, info: Any = None, number: int = 0) -> IssueNode:  # noqa: N802
+    def issueOrPullRequest(self, info: Any = None, number: int = 0) -> IssueNode:
         row = self._issue_row(number)
         if row is None:
             raise not_found(f"Could not resolve to an issue or pull request with the number of {number}.")
@@ -158,7 +158,7 @@ class RepoNode:
                             (self.row["id"], number)).fetchone()
 
     def issues(self, info: Any = None, *, states: list[str] | None = None, labels: list[str] | None = None,
-               filterBy: dict[str, Any] | None = None, orderBy: dict[str, str] | None = None,  # noqa: N803
+               filterBy: dict[str, Any] | None = None, orderBy: dict[str, str] | None = None,
                **page: Any) -> Connection:
         rows = g.db.execute("SELECT * FROM issues WHERE repo_id = ?", (self.row["id"],)).fetchall()
         rows = filter_issues(rows, states, labels, filterBy or {})
@@ -175,14 +175,14 @@ class RepoNode:
         row = store.labels_of(self.row["id"]).get(name.lower())
         return LabelNode(self.row, row) if row is not None else None
 
-    def labels(self, info: Any = None, *, orderBy: dict[str, str] | None = None,  # noqa: N803
+    def labels(self, info: Any = None, *, orderBy: dict[str, str] | None = None,
                query: str | None = None, **page: Any) -> Connection:
         rows = list(store.labels_of(self.row["id"]).values())
         if query:
             rows = [r for r in rows if query.lower() in r["name"].lower()]
         return Connection([LabelNode(self.row, r) for r in _ordered_labels(rows, orderBy)], "labels", **page)
 
-    def assignableUsers(self, info: Any = None, *, query: str | None = None, **page: Any) -> Connection:  # noqa: N802
+    def assignableUsers(self, info: Any = None, *, query: str | None = None, **page: Any) -> Connection:
         people = store.members()
         if query:
             needle = query.lower()
@@ -209,15 +209,11 @@ def filter_issues(rows: list[sqlite3.Row], states: list[str] | None, labels: lis
     if filters.get("createdBy"):
         rows = [r for r in rows if r["author"].lower() == filters["createdBy"].lower()]
     if filters.get("mentioned"):
-        from services.code.issues import mentions
-
-        rows = [r for r in rows if mentions(r, filters["mentioned"])]
+        rows = [r for r in rows if issues.mentions(r, filters["mentioned"])]
     if filters.get("milestone") not in (None, "none", "") or filters.get("milestoneNumber") not in (None, "none", ""):
         rows = []  # no issue has a milestone
     if filters.get("since"):
-        from services.code.issues import parse_since
-
-        since = parse_since(str(filters["since"]))
+        since = issues.parse_since(str(filters["since"]))
         rows = [r for r in rows if since is None or r["updated_at"] >= since]
     return rows
 
@@ -248,7 +244,7 @@ class IssueNode:
         self.viewerDidAuthor = row["author"].lower() == store.me().lower()
         self.reactionGroups = reaction_groups
 
-    def stateReason(self, info: Any = None, enableDuplicate: bool = False) -> str | None:  # noqa: N802, N803
+    def stateReason(self, info: Any = None, enableDuplicate: bool = False) -> str | None:
         reason = self.row["state_reason"]
         if reason == "duplicate" and not enableDuplicate:
             return "NOT_PLANNED"  # what GitHub shows clients that did not opt in to DUPLICATE
@@ -264,19 +260,19 @@ class IssueNode:
         people = [u for u in (user_node(login) for login in load(self.row["assignees"])) if u]
         return Connection(people, "assignees", **page)
 
-    def labels(self, info: Any = None, *, orderBy: dict[str, str] | None = None, **page: Any) -> Connection:  # noqa: N803
+    def labels(self, info: Any = None, *, orderBy: dict[str, str] | None = None, **page: Any) -> Connection:
         known = store.labels_of(self.repo_row["id"])
         rows = [known[n.lower()] for n in load(self.row["labels"]) if n.lower() in known]
         return Connection([LabelNode(self.repo_row, r) for r in _ordered_labels(rows, orderBy)], "labels", **page)
 
-    def comments(self, info: Any = None, *, orderBy: dict[str, str] | None = None, **page: Any) -> Connection:  # noqa: N803
+    def comments(self, info: Any = None, *, orderBy: dict[str, str] | None = None, **page: Any) -> Connection:
         rows = g.db.execute("SELECT * FROM comments WHERE issue_id = ? ORDER BY created_at, id",
                             (self.row["id"],)).fetchall()
         if orderBy:
             rows.sort(key=lambda r: (r["updated_at"], r["id"]), reverse=orderBy["direction"] == "DESC")
         return Connection([CommentNode(self.repo_row, self, r) for r in rows], "comments", **page)
 
-    def projectCards(self, info: Any = None, archivedStates: Any = None, **page: Any) -> Connection:  # noqa: N802, N803
+    def projectCards(self, info: Any = None, archivedStates: Any = None, **page: Any) -> Connection:
         return Connection([], "projectCards", **page)
 
 

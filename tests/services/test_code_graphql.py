@@ -261,3 +261,10 @@ def test_rest_issue_search_reads_the_same_syntax(http, gql):
     missing = http("GET", "/search/issues")
     assert missing.status_code == 422
     assert missing.json()["errors"] == [{"resource": "Search", "code": "missing", "field": "q"}]
+
+
+def test_oversized_and_overnested_queries_are_refused_unparsed(gql):
+    huge = gql("{ viewer { " + "login " * 20_000 + "} }")["errors"][0]["message"]
+    assert huge == "Document contains more than 10000 tokens. Parsing aborted."
+    deep = gql("{a" * 500 + "}" * 500)["errors"][0]["message"]
+    assert deep == "Document is nested too deeply. Parsing aborted."
