@@ -25,7 +25,7 @@ from services.code.graphql_connections import Connection, not_found
 from services.code.graphql_errors import execution_error, syntax_error, validation_error, variable_error
 from services.code.graphql_mutations import Mutation
 from services.code.graphql_types import IssueNode, OrgNode, RepoNode, UserNode, find_node, user_node
-from services.code.wire import json_response, request_id
+from services.code.wire import json_response, rate_limit_state, request_id
 
 bp = Blueprint("graphql", __name__)
 
@@ -64,6 +64,13 @@ class Query:
         if org["login"].lower() != login.lower():
             raise not_found(f"Could not resolve to an Organization with the login of '{login}'.")
         return OrgNode(org)
+
+    def rateLimit(self, info: Any, dryRun: bool = False) -> dict[str, Any]:
+        """The quota the response headers report (`wire.rate_limit_state`), in GraphQL's words."""
+        state = rate_limit_state()
+        return {"cost": 1, "limit": int(state["X-RateLimit-Limit"]), "nodeCount": 0,
+                "remaining": int(state["X-RateLimit-Remaining"]), "used": int(state["X-RateLimit-Used"]),
+                "resetAt": store.iso(int(state["X-RateLimit-Reset"]))}
 
     def repositoryOwner(self, info: Any, login: str) -> UserNode | OrgNode | None:
         org = store.org()

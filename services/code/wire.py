@@ -83,7 +83,8 @@ def rate_limit_state() -> dict[str, str]:
         "X-RateLimit-Remaining": str(max(0, limit - used)),
         "X-RateLimit-Reset": str((now // 3600 + 1) * 3600),
         "X-RateLimit-Used": str(used),
-        "X-RateLimit-Resource": "core",
+        # GraphQL has its own quota on GitHub (points, not calls); one exchange costs one here too.
+        "X-RateLimit-Resource": "graphql" if request.path.endswith("/graphql") else "core",
     }
 
 

@@ -268,3 +268,13 @@ def test_oversized_and_overnested_queries_are_refused_unparsed(gql):
     assert huge == "Document contains more than 10000 tokens. Parsing aborted."
     deep = gql("{a" * 500 + "}" * 500)["errors"][0]["message"]
     assert deep == "Document is nested too deeply. Parsing aborted."
+
+
+def test_rate_limit_is_the_headers_quota(http):
+    response = http("POST", "/graphql", json={"query": "{ rateLimit { limit remaining used resetAt cost } }"})
+    limit = response.json()["data"]["rateLimit"]
+    assert response.headers["X-RateLimit-Resource"] == "graphql"
+    assert (limit["limit"], limit["remaining"], limit["used"]) == (
+        int(response.headers["X-RateLimit-Limit"]), int(response.headers["X-RateLimit-Remaining"]),
+        int(response.headers["X-RateLimit-Used"]))
+    assert limit["resetAt"].endswith(":00:00Z") and limit["cost"] == 1
