@@ -1,12 +1,17 @@
-"""code: a GitHub-REST-shaped fake that PyGithub, Octokit and the gh CLI work against unchanged.
+"""code: a GitHub-shaped fake (REST and GraphQL) that PyGithub, Octokit and the gh CLI work against unchanged.
 
     app = create_app({"home": Home.resolve()})
 
-Served: the authenticated user (the organisation's bot member, whose token the episode hands out),
-users, the organisation and its members, repositories, issues, labels, assignees and issue
-comments. Every request is bound to an episode by its token (or by the proxy's headers); the
-episode's own SQLite database holds the objects, and every row a request changes reaches the
-episode ledger before the response leaves.
+Served over REST: the API root, the authenticated user (the organisation's bot member, whose token
+the episode hands out), users, the organisation and its members, repositories, issues, labels,
+assignees, issue comments and issue search. Over GraphQL (`POST /graphql`, `graphql_api`): the same objects in
+the subset of GitHub's schema that `gh issue list|view|create|comment|close|reopen|edit`, `gh repo view`
+and `gh auth status` use, including issue search. Not served: pull requests, git data, contents
+(README), releases, projects, webhooks.
+
+Every request is bound to an episode by its token (or by the proxy's headers); the episode's own
+SQLite database holds the objects, and every row a request changes reaches the episode ledger
+before the response leaves.
 """
 
 from __future__ import annotations
@@ -17,7 +22,18 @@ from flask import Flask
 
 from sandbox.world import World
 from services import ServiceSpec
-from services.code import accounts, comments, errors, issues, labels, openapi, repos
+from services.code import (
+    accounts,
+    api_root,
+    comments,
+    errors,
+    graphql_api,
+    issue_search,
+    issues,
+    labels,
+    openapi,
+    repos,
+)
 from services.code.auth import key_of, on_auth_failure
 from services.code.seed import build_template
 from services.code.wire import HOSTS, add_github_headers
@@ -44,14 +60,15 @@ def create_app(config: dict[str, Any]) -> Flask:
 
     add_sandbox_routes(app, "code", openapi.document)
 
-    for module in (accounts, repos, issues, labels, comments):
+    for module in (api_root, accounts, repos, issues, labels, comments, issue_search, graphql_api):
         app.register_blueprint(module.bp)
     return app
 
 
 def _agent_env(world: World) -> dict[str, str]:
-    # The organisation's login, so an agent need not guess whose repositories to look at.
-    return {"GITHUB_ORG": world.code.org}
+    # The organisation's login, so an agent need not guess whose repositories to look at; and the gh
+    # CLI (which reads GH_TOKEN) never prompts or checks for updates (which would call out).
+    return {"GITHUB_ORG": world.code.org, "GH_PROMPT_DISABLED": "1", "GH_NO_UPDATE_NOTIFIER": "1"}
 
 
 def public_exposure(table: str, row: dict[str, Any]) -> str | None:

@@ -16,6 +16,7 @@ from services.common.binding import AuthFailure
 from services.common.inputs import decode_basic
 
 _REPO_PATH = re.compile(r"^/repos/[^/]+/[^/]+")
+GRAPHQL_AUTH_DOCS = "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql"
 
 
 def key_of(req: Request) -> str | None:
@@ -44,7 +45,10 @@ def on_auth_failure(failure: AuthFailure) -> Response:
     so it answers as GitHub does for what an anonymous caller may not see: 404 for a repository
     path (GitHub hides private repositories behind 404), 401 "Requires authentication" elsewhere."""
     if failure.kind == "missing":
-        if request.method == "GET" and _REPO_PATH.match(request.path):
+        if request.path in ("/graphql", "/api/graphql"):
+            # GitHub's GraphQL API serves nobody anonymously, and says so in its own words.
+            error = GitHubError("This endpoint requires you to be authenticated.", 401, docs=GRAPHQL_AUTH_DOCS)
+        elif request.method == "GET" and _REPO_PATH.match(request.path):
             error = GitHubError("Not Found", 404, docs=DOCS)
         else:
             error = GitHubError("Requires authentication", 401, docs=DOCS)

@@ -21,7 +21,8 @@ from services.common.db import write_transaction
 bp = Blueprint("comments", __name__)
 
 
-def _text(body: Body) -> str:
+def check_text(body: Body) -> str:
+    """The comment text of `body`, or GitHub's error for a missing, blank or too long one."""
     text = body.string("body", nullable=False)
     if text is MISSING:
         raise invalid_request('"body" wasn\'t supplied.')
@@ -44,6 +45,16 @@ def _comment(repo_row: sqlite3.Row, comment_id: int) -> sqlite3.Row:
     return row
 
 
+def insert_comment(repo_row: sqlite3.Row, issue_row: sqlite3.Row, text: str) -> int:
+    """Write a comment by the token's owner on the issue and bump the issue's `updated_at`; returns the
+    comment's id. Call inside a write transaction (REST and GraphQL both come here)."""
+    comment_id = store.new_id("comment")
+    store.insert("comments", id=comment_id, issue_id=issue_row["id"], repo_id=repo_row["id"], author=store.me(),
+                 body=text, created_at=now(), updated_at=now(), repo_private=repo_row["private"])
+    store.update("issues", issue_row["id"], updated_at=now())
+    return comment_id
+
+
 @bp.get("/repos/<owner>/<repo>/issues/<int:number>/comments")
 @docs("issues/comments#list-issue-comments")
 def list_for_issue(owner: str, repo: str, number: int) -> Response:
@@ -63,13 +74,9 @@ def create(owner: str, repo: str, number: int) -> Response:
     """Create an issue comment."""
     repo_row = store.repo(owner, repo)
     store.issue(repo_row, number)
-    text = _text(Body.parse())
+    text = check_text(Body.parse())
     with write_transaction(g.db):
-        issue_row = store.issue(repo_row, number)
-        comment_id = store.new_id("comment")
-        store.insert("comments", id=comment_id, issue_id=issue_row["id"], repo_id=repo_row["id"], author=store.me(),
-                     body=text, created_at=now(), updated_at=now(), repo_private=repo_row["private"])
-        store.update("issues", issue_row["id"], updated_at=now())
+        comment_id = insert_comment(repo_row, store.issue(repo_row, number), text)
     rendered = objects.comment(repo_row, number, _comment(repo_row, comment_id))
     return json_response(rendered, 201, {"Location": rendered["url"]})
 
@@ -108,7 +115,7 @@ def update(owner: str, repo: str, comment_id: int) -> Response:
     """Update an issue comment."""
     repo_row = store.repo(owner, repo)
     _comment(repo_row, comment_id)
-    text = _text(Body.parse())
+    text = check_text(Body.parse())
     with write_transaction(g.db):
         row = _comment(repo_row, comment_id)
         if row["body"] != text:

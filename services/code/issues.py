@@ -58,7 +58,8 @@ def _arg(name: str, choices: tuple[str, ...], default: str) -> str:
     return value
 
 
-def _mentions(row: sqlite3.Row, login: str) -> bool:
+def mentions(row: sqlite3.Row, login: str) -> bool:
+    """Whether the issue's body or one of its comments @-mentions `login`."""
     needle = f"@{login.lower()}"
     texts = [row["body"] or ""]
     texts += [c[0] for c in g.db.execute("SELECT body FROM comments WHERE issue_id = ?", (row["id"],))]
@@ -94,7 +95,7 @@ def list_issues(owner: str, repo: str) -> Response:
         rows = [r for r in rows if r["author"].lower() == creator.lower()]
     mentioned = request.args.get("mentioned")
     if mentioned:
-        rows = [r for r in rows if _mentions(r, mentioned)]
+        rows = [r for r in rows if mentions(r, mentioned)]
     milestone = request.args.get("milestone")
     if milestone and milestone != "none":
         rows = []  # no issue has a milestone: "*" or a milestone number matches nothing
@@ -119,7 +120,7 @@ def get_issue(owner: str, repo: str, number: int) -> Response:
 # -- writing ----------------------------------------------------------------------------------
 
 
-def _title(body: Body, *, required: bool) -> Any:
+def check_title(body: Body, *, required: bool) -> Any:
     title = body.string("title", nullable=False, integer_ok=True)
     if title is MISSING:
         if required:
@@ -132,7 +133,7 @@ def _title(body: Body, *, required: bool) -> Any:
     return title
 
 
-def _text(body: Body, name: str = "body") -> Any:
+def check_text(body: Body, name: str = "body") -> Any:
     text = body.string(name)
     if text and len(text) > MAX_BODY:
         raise too_long("Issue", name, MAX_BODY)
@@ -175,6 +176,30 @@ def _labels(body: Body, repo_row: sqlite3.Row) -> Any:
     return names if names is MISSING else labels.resolve(repo_row, names)
 
 
+def insert_issue(repo_row: sqlite3.Row, title: str, text: str | None, names: list[str], assignees: list[str]) -> int:
+    """Write a new issue by the token's owner; returns its id. Call inside a write transaction with
+    `names` already the repository's labels and `assignees` already `assignable` (REST and GraphQL
+    both come here, so either door writes the same row)."""
+    number = g.db.execute("SELECT coalesce(max(number), 0) + 1 FROM issues WHERE repo_id = ?",
+                          (repo_row["id"],)).fetchone()[0]
+    issue_id = store.new_id("issue")
+    store.insert(
+        "issues", id=issue_id, repo_id=repo_row["id"], number=number, title=title, body=text or None,
+        author=store.me(), state="open", labels=dump(labels.ordered(names)),
+        assignees=dump(assignees), created_at=now(), updated_at=now(), repo_private=repo_row["private"],
+    )
+    return issue_id
+
+
+def apply_changes(row: sqlite3.Row, values: dict[str, Any]) -> bool:
+    """Write the columns of `values` that differ from the issue's (and bump `updated_at`); nothing
+    when none does. Call inside a write transaction. Returns whether anything changed."""
+    changed = {k: v for k, v in values.items() if row[k] != v}
+    if changed:
+        store.update("issues", row["id"], **changed, updated_at=now())
+    return bool(changed)
+
+
 @bp.post("/repos/<owner>/<repo>/issues")
 @docs("issues/issues#create-an-issue")
 def create_issue(owner: str, repo: str) -> Response:
@@ -183,20 +208,12 @@ def create_issue(owner: str, repo: str) -> Response:
     if not repo_row["has_issues"]:
         raise GitHubError("Issues are disabled for this repo", 410)
     body = Body.parse()
-    title = _title(body, required=True)
-    text = _text(body)
+    title = check_title(body, required=True)
+    text = check_text(body)
     _milestone(body)
     assignees = _assignees(body)
     with write_transaction(g.db):
-        names = _labels(body, repo_row)
-        number = g.db.execute("SELECT coalesce(max(number), 0) + 1 FROM issues WHERE repo_id = ?",
-                              (repo_row["id"],)).fetchone()[0]
-        issue_id = store.new_id("issue")
-        store.insert(
-            "issues", id=issue_id, repo_id=repo_row["id"], number=number, title=title, body=text or None,
-            author=store.me(), state="open", labels=dump(labels.ordered(names or [])),
-            assignees=dump(assignees or []), created_at=now(), updated_at=now(), repo_private=repo_row["private"],
-        )
+        issue_id = insert_issue(repo_row, title, text, _labels(body, repo_row) or [], assignees or [])
     rendered = render(repo_row, store.issue_by_id(issue_id))
     return json_response(rendered, 201, {"Location": rendered["url"]})
 
@@ -208,8 +225,8 @@ def update_issue(owner: str, repo: str, number: int) -> Response:
     repo_row = store.repo(owner, repo)
     store.issue(repo_row, number)
     body = Body.parse()
-    title = _title(body, required=False)
-    text = _text(body)
+    title = check_title(body, required=False)
+    text = check_text(body)
     state = body.choice("state", ("open", "closed"))
     reason = body.choice("state_reason", STATE_REASONS, nullable=True)
     _milestone(body)
@@ -226,14 +243,12 @@ def update_issue(owner: str, repo: str, number: int) -> Response:
         names = _labels(body, repo_row)
         if names is not MISSING:
             values["labels"] = dump(labels.ordered(names))
-        values.update(_state_change(row, state, reason))
-        changed = {k: v for k, v in values.items() if row[k] != v}
-        if changed:
-            store.update("issues", row["id"], **changed, updated_at=now())
+        values.update(state_change(row, state, reason))
+        apply_changes(row, values)
     return json_response(render(repo_row, store.issue(repo_row, number)))
 
 
-def _state_change(row: sqlite3.Row, state: Any, reason: Any) -> dict[str, Any]:
+def state_change(row: sqlite3.Row, state: Any, reason: Any) -> dict[str, Any]:
     """Columns for closing (closed_at, closed_by, state_reason), reopening, or a new reason."""
     target = state or row["state"]
     if target == "closed" and row["state"] == "open":

@@ -83,7 +83,8 @@ def rate_limit_state() -> dict[str, str]:
         "X-RateLimit-Remaining": str(max(0, limit - used)),
         "X-RateLimit-Reset": str((now // 3600 + 1) * 3600),
         "X-RateLimit-Used": str(used),
-        "X-RateLimit-Resource": "core",
+        # GraphQL has its own quota on GitHub (points, not calls); one exchange costs one here too.
+        "X-RateLimit-Resource": "graphql" if request.path.endswith("/graphql") else "core",
     }
 
 
@@ -98,8 +99,10 @@ def add_github_headers(response: Response) -> Response:
     headers.setdefault("X-GitHub-Api-Version-Selected", request.headers.get("X-GitHub-Api-Version") or API_VERSION)
     headers.setdefault("X-GitHub-Api-Version", request.headers.get("X-GitHub-Api-Version") or API_VERSION)
     headers.setdefault("X-GitHub-Media-Type", "github.v3; format=json")
-    headers.setdefault("X-OAuth-Scopes", "read:org, repo")
-    headers.setdefault("X-Accepted-OAuth-Scopes", "repo")
+    if getattr(g, "episode", None) is not None:
+        # The token's scopes, on authenticated answers only (`gh auth status` reads them from `GET /`).
+        headers.setdefault("X-OAuth-Scopes", "read:org, repo")
+        headers.setdefault("X-Accepted-OAuth-Scopes", "" if request.path == "/" else "repo")
     headers.setdefault("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP,Accept-Encoding, Accept, X-Requested-With")
     headers.setdefault(
         "Access-Control-Expose-Headers",

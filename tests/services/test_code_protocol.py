@@ -123,7 +123,7 @@ def test_vendor_error_for_faults():
 def test_service_spec_hooks():
     assert SERVICE.hosts == ("api.github.com",) and SERVICE.key_prefix == "ghp_"
     assert SERVICE.env_vars == ("GITHUB_TOKEN", "GH_TOKEN")
-    assert SERVICE.agent_env(W) == {"GITHUB_ORG": ORG}
+    assert SERVICE.agent_env(W) == {"GITHUB_ORG": ORG, "GH_PROMPT_DISABLED": "1", "GH_NO_UPDATE_NOTIFIER": "1"}
     assert SERVICE.auth_headers("ghp_x", W)["Authorization"] == "token ghp_x"
 
 
@@ -141,9 +141,10 @@ def test_health_and_openapi_list_exactly_the_served_routes(code_served):
     assert requests.get(f"{code_served.url}/_sandbox/health", timeout=10).json() == {"ok": True, "service": "code"}
     document = requests.get(f"{code_served.url}/_sandbox/openapi.json", timeout=10).json()
     app = create_app({"home": code_served.home})
-    served = {(path, method.lower()) for path, method, _ in vendor_rules(app, API)}
+    served = {(path, method.lower()) for path, method, _ in vendor_rules(app, API)} | {("/", "get")}  # the API root
     listed = {(path, method) for path, ops in document["paths"].items() for method in ops}
     assert listed == served
+    assert ("/graphql", "post") in listed
     assert ("/repos/{owner}/{repo}/issues/{number}", "patch") in listed
     assert ("/repos/{owner}/{repo}/issues/comments/{comment_id}", "delete") in listed
     assert document["servers"] == [{"url": "https://api.github.com"}]
