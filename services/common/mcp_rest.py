@@ -24,7 +24,7 @@ from flask import Response, current_app, g, request
 from werkzeug.datastructures import MultiDict
 
 # What a nested call keeps of the MCP request: who is calling and how they authenticate.
-_KEPT_HEADERS = ("Authorization", "User-Agent", "Host")
+_KEPT_HEADERS = ("Authorization", "User-Agent")  # the host: base_url
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,10 @@ def call(
     json_body: Any = None,
     form: dict[str, Any] | list[tuple[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    host: str | None = None,
 ) -> RestAnswer:
-    """Run `method path` through the fake's own route, in the current (MCP) request's episode."""
+    """Run `method path` through the fake's own route, in the current (MCP) request's episode;
+    `host` when the REST API lives on another host than the MCP server (its URLs name that host)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     outer = request._get_current_object()  # type: ignore[attr-defined]
     kept = {name: outer.headers[name] for name in _KEPT_HEADERS if name in outer.headers}
@@ -58,7 +60,7 @@ def call(
     elif form is not None:
         options["data"] = MultiDict(form)
     environ = {"REMOTE_ADDR": outer.remote_addr or "127.0.0.1", "wsgi.url_scheme": outer.scheme}
-    with app.test_request_context(path, base_url=f"{outer.scheme}://{outer.host}", environ_overrides=environ,
+    with app.test_request_context(path, base_url=f"{outer.scheme}://{host or outer.host}", environ_overrides=environ,
                                   **options):
         try:
             response = app.make_response(app.dispatch_request())
