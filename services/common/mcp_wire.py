@@ -1,0 +1,50 @@
+"""What an MCP request says about itself, read from its body alone: the JSON-RPC method, the tool a
+`tools/call` names, its arguments and the message id. For the stages outside the fakes that must
+tell MCP calls apart (fault rules matching a tool, the ledger's description of an exchange, replay
+matching that ignores the JSON-RPC id) without parsing the protocol each their own way.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+# Past this, a body is not an MCP request worth reading here (the fake still judges it).
+MAX_BODY = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RpcCall:
+    method: str
+    id: Any  # None for a notification
+    tool: str | None = None  # the tool of a tools/call
+    arguments: Any = None  # a tools/call's arguments; other methods' params
+
+    def describe(self) -> str:
+        """`tools/call create_refund`, `initialize`: what a line about the exchange shows."""
+        return f"{self.method} {self.tool}" if self.tool else self.method
+
+
+def rpc_call(body: bytes | None) -> RpcCall | None:
+    """The JSON-RPC request or notification in `body`, or None when the body is not one."""
+    if not body or len(body) > MAX_BODY or body.lstrip()[:1] != b"{":
+        return None
+    try:
+        message = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or not isinstance(message.get("method"), str):
+        return None
+    params = message.get("params")
+    if message["method"] == "tools/call" and isinstance(params, dict) and isinstance(params.get("name"), str):
+        return RpcCall("tools/call", message.get("id"), params["name"], params.get("arguments") or {})
+    return RpcCall(message["method"], message.get("id"), None, params)
+
+
+def result_message(message_id: Any, result: dict[str, Any]) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": message_id, "result": result}).encode()
+
+
+def error_message(message_id: Any, code: int, message: str) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": message_id, "error": {"code": code, "message": message}}).encode()
