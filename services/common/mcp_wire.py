@@ -48,3 +48,33 @@ def result_message(message_id: Any, result: dict[str, Any]) -> bytes:
 
 def error_message(message_id: Any, code: int, message: str) -> bytes:
     return json.dumps({"jsonrpc": "2.0", "id": message_id, "error": {"code": code, "message": message}}).encode()
+
+
+def with_id(body: bytes | None, message_id: Any) -> bytes | None:
+    """A recorded JSON-RPC answer `body` carrying `message_id` instead of the id it was recorded
+    with (a client matches answers to its requests by id, and ids differ between runs); None when
+    `body` is not a JSON-RPC answer."""
+    if not body or body.lstrip()[:1] != b"{":
+        return None
+    try:
+        message = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or "id" not in message:
+        return None
+    if message["id"] == message_id:
+        return body
+    message["id"] = message_id
+    return json.dumps(message, ensure_ascii=False).encode()
+
+
+def without_volatile(message: Any) -> Any:
+    """A JSON-RPC request as replay matches it: without its id and the params' `_meta` (a progress
+    token...), which differ between two runs of the same client; `message` itself otherwise."""
+    if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or "method" not in message:
+        return message
+    stable = {key: value for key, value in message.items() if key != "id"}
+    params = stable.get("params")
+    if isinstance(params, dict) and "_meta" in params:
+        stable["params"] = {key: value for key, value in params.items() if key != "_meta"}
+    return stable
