@@ -7,6 +7,7 @@ matching that ignores the JSON-RPC id) without parsing the protocol each their o
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,3 +79,51 @@ def without_volatile(message: Any) -> Any:
     if isinstance(params, dict) and "_meta" in params:
         stable["params"] = {key: value for key, value in params.items() if key != "_meta"}
     return stable
+
+
+_METHOD = re.compile(rb'"method"\s*:\s*"([^"]{1,100})"')
+_NAME = re.compile(rb'"name"\s*:\s*"([^"]{1,200})"')
+
+
+def _bytes(value: Any) -> bytes:
+    return bytes(value) if isinstance(value, bytes | bytearray | memoryview) else (value or "").encode()
+
+
+def exchange_call(exchange: dict[str, Any]) -> RpcCall | None:
+    """The MCP call of a ledger exchange row, from the request body the ledger kept. A body the
+    ledger cut short (ledger_body_bytes) still names its method and tool in its first bytes."""
+    if exchange.get("method") != "POST":
+        return None
+    body = _bytes(exchange.get("request_body"))
+    found = rpc_call(body)
+    if found is not None or not exchange.get("request_body_truncated"):
+        return found
+    method = _METHOD.search(body)
+    if method is None or b'"jsonrpc"' not in body[:200]:
+        return None
+    tool = _NAME.search(body) if method.group(1) == b"tools/call" else None
+    return RpcCall(method.group(1).decode(), "?", tool.group(1).decode() if tool else None, None)
+
+
+def call_name(exchange: dict[str, Any]) -> str:
+    """`tools/call create_refund` for an MCP exchange, `GET /v1/charges` for any other."""
+    rpc = exchange_call(exchange)
+    return rpc.describe() if rpc is not None else f"{exchange.get('method')} {exchange.get('path')}"
+
+
+def answer_failed(response_body: Any) -> bool:
+    """Is this MCP answer a failure (a JSON-RPC error, or a tool result with isError) though its
+    HTTP status is 200? Read from the body the ledger kept; a body cut short says nothing."""
+    body = _bytes(response_body)
+    if not body or b'"jsonrpc"' not in body[:200]:
+        return False
+    if body.startswith(b"event:") or body.startswith(b"data:"):  # one-event SSE answer
+        body = body.partition(b"data:")[2].strip()
+    try:
+        message = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    if not isinstance(message, dict):
+        return False
+    result = message.get("result")
+    return "error" in message or (isinstance(result, dict) and result.get("isError") is True)

@@ -11,7 +11,9 @@ import requests
 from mcp.shared.exceptions import McpError
 
 from sandbox.episodes.store import EpisodeStore
+from sandbox.faults.notes import fault_notes
 from sandbox.run.agent_env import agent_env
+from sandbox.scoring.efficiency import measure
 from sandbox.tasks.oracles.mcp_clients import ToolFailed, call, mcp_session
 from sandbox.world import world
 
@@ -72,6 +74,12 @@ def test_a_tool_error_fails_one_call_and_writes_nothing(running_sandbox, env_wit
     assert b'"isError": true' in faulted["response_body"]
     refund_rows = [c for c in changes if c["tbl"] == "refunds"]
     assert len(refund_rows) == 1 and refund_rows[0]["exchange_id"] != faulted["id"]
+    # What a score says about it: the call by its tool, and the agent's retry counted as one.
+    n = [e["id"] for e in exchanges].index(faulted["id"]) + 1
+    assert fault_notes(faults, exchanges) == [
+        f"fault: an injected MCP tool error (isError) hit call {n} (tools/call create_refund) [rule 'refund-fails']"]
+    efficiency = measure(exchanges, changes)
+    assert (efficiency.errors, efficiency.retries, efficiency.duplicated_writes) == (1, 1, 0)
 
 
 def test_a_timeout_is_the_json_rpc_timeout_error_with_the_request_id(running_sandbox, env_with):
