@@ -16,6 +16,7 @@ from flask import Flask, request
 
 from services.common import mcp_rest
 from services.common.mcp import McpServer, Tool, ToolError, add_mcp_endpoint
+from services.common.mcp_rest import segment
 
 RULES = ("/mcp", "/mcp/")
 HOST = "api.githubcopilot.com"
@@ -34,7 +35,7 @@ def _rest(method: str, path: str, *, query: dict[str, Any] | None = None, body: 
 
 
 def _issue_path(args: dict[str, Any], suffix: str = "") -> str:
-    return f"/repos/{args['owner']}/{args['repo']}/issues{suffix}"
+    return f"/repos/{segment(args['owner'])}/{segment(args['repo'])}/issues{suffix}"
 
 
 def get_me(args: dict[str, Any]) -> Any:
@@ -50,11 +51,11 @@ def list_issues(args: dict[str, Any]) -> Any:
 
 
 def get_issue(args: dict[str, Any]) -> Any:
-    return _rest("GET", _issue_path(args, f"/{args['issue_number']}"))
+    return _rest("GET", _issue_path(args, f"/{segment(args['issue_number'])}"))
 
 
 def get_issue_comments(args: dict[str, Any]) -> Any:
-    return _rest("GET", _issue_path(args, f"/{args['issue_number']}/comments"),
+    return _rest("GET", _issue_path(args, f"/{segment(args['issue_number'])}/comments"),
                  query={"per_page": args.get("perPage"), "page": args.get("page")})
 
 
@@ -67,12 +68,12 @@ def create_issue(args: dict[str, Any]) -> Any:
 
 
 def add_issue_comment(args: dict[str, Any]) -> Any:
-    return _rest("POST", _issue_path(args, f"/{args['issue_number']}/comments"), body={"body": args["body"]})
+    return _rest("POST", _issue_path(args, f"/{segment(args['issue_number'])}/comments"), body={"body": args["body"]})
 
 
 def update_issue(args: dict[str, Any]) -> Any:
     fields = _fields(args, ("title", "body", "state", "state_reason", "labels", "assignees", "milestone"))
-    return _rest("PATCH", _issue_path(args, f"/{args['issue_number']}"), body=fields)
+    return _rest("PATCH", _issue_path(args, f"/{segment(args['issue_number'])}"), body=fields)
 
 
 def _schema(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:

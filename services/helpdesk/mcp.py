@@ -17,6 +17,7 @@ from flask import Flask
 
 from services.common import mcp_rest
 from services.common.mcp import McpServer, Tool, ToolError, add_mcp_endpoint
+from services.common.mcp_rest import segment
 
 RULES = ("/api/v2/mcp",)
 
@@ -41,16 +42,16 @@ def get_tickets(args: dict[str, Any]) -> Any:
 
 
 def get_ticket(args: dict[str, Any]) -> Any:
-    return _rest("GET", f"/api/v2/tickets/{args['ticket_id']}.json")["ticket"]
+    return _rest("GET", f"/api/v2/tickets/{segment(args['ticket_id'])}.json")["ticket"]
 
 
 def get_ticket_comments(args: dict[str, Any]) -> Any:
-    return _rest("GET", f"/api/v2/tickets/{args['ticket_id']}/comments.json")["comments"]
+    return _rest("GET", f"/api/v2/tickets/{segment(args['ticket_id'])}/comments.json")["comments"]
 
 
 def create_ticket_comment(args: dict[str, Any]) -> Any:
     comment = {"html_body": args["comment"], "public": args.get("public", True)}
-    _rest("PUT", f"/api/v2/tickets/{args['ticket_id']}.json", body={"ticket": {"comment": comment}})
+    _rest("PUT", f"/api/v2/tickets/{segment(args['ticket_id'])}.json", body={"ticket": {"comment": comment}})
     return f"Comment created successfully on ticket {args['ticket_id']}"
 
 
@@ -60,7 +61,7 @@ _UPDATABLE = ("subject", "status", "priority", "type", "assignee_id", "requester
 
 def update_ticket(args: dict[str, Any]) -> Any:
     fields = {name: args[name] for name in _UPDATABLE if name in args}
-    return _rest("PUT", f"/api/v2/tickets/{args['ticket_id']}.json", body={"ticket": fields})["ticket"]
+    return _rest("PUT", f"/api/v2/tickets/{segment(args['ticket_id'])}.json", body={"ticket": fields})["ticket"]
 
 
 def _schema(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
