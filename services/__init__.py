@@ -64,6 +64,9 @@ class ServiceSpec:
     # in_band_error(path, status, body head) -> the error's name, or None. Efficiency counts these as
     # errors; None for vendors whose errors are all 4xx/5xx (services/common/in_band.py).
     in_band_error: Callable[[str, int, bytes], str | None] | None = None
+    # Where the vendor's MCP server answers, as an agent's MCP client is configured with it:
+    # mcp_url(world) -> "https://mcp.stripe.com/". Reached through the proxy like the REST API.
+    mcp_url: Callable[[World], str] | None = None
 
 
 def service_ids() -> list[str]:

@@ -5,6 +5,8 @@
   proxy never finished, and the vendor's errors that come with a success status (Slack's 200
   `ok:false`, GraphQL's `errors`: each service's `in_band_error`), named in the line;
 - retries: requests repeating an earlier request (same method, URL and body) that had failed;
+  an MCP call is the same call when its method, tool and arguments are (its JSON-RPC id differs),
+  and it failed when it was answered with a JSON-RPC error or a tool result with isError;
 - duplicated writes: writes that changed state again with the same request as an earlier write
   that had already changed state: a retry without an idempotency key, typically. A replay that an
   idempotency key turned into a no-op changes nothing and is not counted;
@@ -13,10 +15,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from services import in_band_error
+from services.common.mcp_wire import answer_failed, exchange_call
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -57,11 +61,14 @@ def _failed_by_status(exchange: dict[str, Any]) -> bool:
 
 
 def in_band(exchange: dict[str, Any]) -> str | None:
-    """The vendor's error in a success answer (Slack's 200 `ok:false`...), from the ledger's head of
-    the body, or None."""
+    """The vendor's error in a success answer (Slack's 200 `ok:false`, an MCP JSON-RPC error or a
+    tool result with isError...), from the ledger's head of the body, or None."""
     status, body = exchange.get("status"), exchange.get("response_body")
     if status is None or not 200 <= status < 300 or not body:
         return None
+    if exchange.get("method") == "POST" and answer_failed(body):
+        rpc = exchange_call(exchange)
+        return f"MCP {rpc.method} {rpc.tool or ''}".rstrip() + " failed" if rpc is not None else "MCP error"
     return in_band_error(exchange.get("service"), exchange.get("host") or "", exchange.get("path") or "", status,
                          bytes(body) if not isinstance(body, bytes) else body)
 
@@ -71,6 +78,10 @@ def _describe(exchange: dict[str, Any], error: str) -> str:
 
 
 def signature(exchange: dict[str, Any]) -> tuple[Any, ...]:
+    rpc = exchange_call(exchange)
+    if rpc is not None:  # an MCP call: the same call whatever its JSON-RPC id
+        arguments = json.dumps(rpc.arguments, sort_keys=True, default=str)
+        return ("POST", exchange.get("host"), exchange.get("path"), rpc.method, rpc.tool or "", arguments)
     # The ledger keeps only a body's first bytes (ledger_body_bytes): its SHA-256 tells whole bodies apart.
     body = exchange.get("request_body_sha256") or exchange.get("request_body")
     return (exchange.get("method"), exchange.get("host"), exchange.get("path"), exchange.get("query") or "",

@@ -31,6 +31,7 @@ from services.code import (
     issue_search,
     issues,
     labels,
+    mcp,
     openapi,
     repos,
 )
@@ -62,6 +63,7 @@ def create_app(config: dict[str, Any]) -> Flask:
 
     for module in (api_root, accounts, repos, issues, labels, comments, issue_search, graphql_api):
         app.register_blueprint(module.bp)
+    mcp.init_app(app)  # the vendor's MCP server, sharing the REST routes' rows
     return app
 
 
@@ -81,7 +83,7 @@ def public_exposure(table: str, row: dict[str, Any]) -> str | None:
 
 SERVICE = ServiceSpec(
     id="code",
-    hosts=HOSTS,
+    hosts=(*HOSTS, mcp.HOST),
     create_app=create_app,
     build_template=build_template,
     key_prefix="ghp_",
@@ -94,4 +96,5 @@ SERVICE = ServiceSpec(
     public_exposure=public_exposure,
     rate_limit_status=403,
     probe="/user",
+    mcp_url=lambda world: "https://api.githubcopilot.com/mcp/",
 )
