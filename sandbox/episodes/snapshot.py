@@ -48,6 +48,7 @@ from typing import Any
 
 from sandbox.clock import STEP_SECONDS, episode_time
 from sandbox.episodes.ledger import connect as connect_ledger
+from sandbox.episodes.routes import routes_to_dict
 from sandbox.episodes.store import EPISODE_ID, Episode, EpisodeStore
 from sandbox.errors import EpisodeError
 from services import service_ids
@@ -114,6 +115,7 @@ def snapshot(store: EpisodeStore, episode_id: str, name: str | None = None) -> S
             "faults": episode.faults,
             "mode": episode.mode,
             "allowed_hosts": list(episode.allowed_hosts),
+            "routes": routes_to_dict(episode.routes),
             "services": services,
             "position": position,
             "clock": episode_time(position, episode.clock_start),
@@ -368,7 +370,7 @@ def fork(store: EpisodeStore, source: Snapshot | str, *, episode_id: str | None 
 
     child = store.create(manifest["seed"], task=manifest["task"], episode_id=episode_id, faults=manifest["faults"],
                          allowed_hosts=manifest["allowed_hosts"], fault_seed=manifest["fault_seed"], files=files,
-                         prepare_ledger=own_history)
+                         routes=manifest.get("routes"), prepare_ledger=own_history)
     return child
 
 

@@ -1,7 +1,7 @@
 """Record mode: every answered exchange of a recording episode goes to its recording, redacted.
 
 For an episode created with `mode="record"` and a `recording` path, each exchange that an upstream
-answered (a fake: outcome `routed`, or a real host: `forwarded`) is appended, one line, to the
+answered (a fake or a routed host's server: outcome `routed`, or a real host: `forwarded`) is appended, one line, to the
 episode's partial recording file before the response is sent (`sandbox.recordings.store`); the
 episode's finish turns it into the recording. Refused requests and the proxy's own answers are not
 recorded: the proxy makes them again by itself on replay.
@@ -138,10 +138,14 @@ class Record:
         ended = response.timestamp_end or time.time()
         exchange_id = flow.metadata[EXCHANGE]
         service = flow.metadata.get(SERVICE)
+        upstream = "real"
+        if flow.metadata.get(OUTCOME) == "routed" and service:
+            # A routed host's server (sandbox.proxy.routed_hosts) is `route:<host>`, a fake `fake:<id>`.
+            upstream = service if service.startswith("route:") else f"fake:{service}"
         return Exchange(
             request=recorded_request,
             response=recorded_response,
-            upstream=f"fake:{service}" if flow.metadata.get(OUTCOME) == "routed" and service else "real",
+            upstream=upstream,
             clock=episode_time(exchange_id, episode.clock_start),
             exchange=exchange_id,
             timing={"start_ms": round((started - first) * 1000.0, 1),
