@@ -112,20 +112,22 @@ def make_route(host: str, url: str, *, keep_auth: bool = False, where: str = "--
         raise ConfigError(f"{where}: {name}={url}: the URL must start with http:// or https://",
                           hint="e.g. http://127.0.0.1:8000/v1 (vLLM) or http://127.0.0.1:8080/v1 (llama.cpp)")
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
+        if not 0 < port < 65536:
+            raise ValueError(port)
     except ValueError:
         raise ConfigError(f"{where}: {name}={url}: the port is not a number from 1 to 65535",
                           hint="e.g. http://127.0.0.1:8000/v1") from None
     if not parts.hostname:
         raise ConfigError(f"{where}: {name}={url}: the URL names no server", hint="e.g. http://127.0.0.1:8000/v1")
     if parts.username or parts.password:
-        raise ConfigError(f"{where}: {name}: the URL carries credentials, which would be stored with the episode",
+        raise ConfigError(f"{where}: the URL of {name} carries credentials, which would be stored with the episode",
                           hint=f"leave them out; a server that needs a key gets the agent's own with #{KEEP_AUTH}")
     if parts.query or parts.fragment:
         raise ConfigError(f"{where}: {name}={url}: the URL has a query or fragment",
                           hint="give only scheme, host, port and base path, e.g. http://127.0.0.1:8000/v1")
     if not isinstance(keep_auth, bool):
-        raise ConfigError(f"{where}: {name}: keep_auth must be true or false, got {keep_auth!r}",
+        raise ConfigError(f"{where}: keep_auth must be true or false, got {keep_auth!r}",
                           hint="keep_auth: true passes the agent's credentials to the server")
     return ServerRoute(name, parts.scheme, parts.hostname.lower(), port, parts.path.rstrip("/"), keep_auth)
 
