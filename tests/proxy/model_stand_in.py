@@ -144,3 +144,17 @@ def finish_event() -> bytes:
     chunk = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "created": 1700000000, "model": MODEL,
              "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
     return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+
+
+def main() -> None:
+    """`python -m tests.proxy.model_stand_in`: serve until killed, in a process of its own (the bench
+    runs it so, so that the server and the client do not share one interpreter)."""
+    import signal
+
+    with ModelStandIn() as server:
+        print(f"listening on {server.port}", flush=True)
+        signal.sigwait({signal.SIGTERM, signal.SIGINT})
+
+
+if __name__ == "__main__":
+    main()
