@@ -28,7 +28,7 @@ from mitmproxy import ctx, exceptions, http
 
 from sandbox.clock import episode_time
 from sandbox.proxy.flows import EPISODE, EXCHANGE, ORIGIN, OUTCOME, SERVICE, decoded_body, sandbox_answer
-from sandbox.proxy.stream import body_tap, faults_need_body, streamable
+from sandbox.proxy.stream import agent_closed_stream, body_tap, faults_need_body, streamable
 from sandbox.recordings.format import Exchange, RecordedRequest, RecordedResponse, RecordingError
 from sandbox.recordings.redact import Redactor
 from sandbox.recordings.store import append_partial
@@ -85,6 +85,13 @@ class Record:
             # body): record what arrives, then hand each chunk on to it, so its pacing survives.
             response.stream = tap if earlier is None else (lambda chunk: earlier(tap(chunk)))
             flow.metadata[_TAP] = tap
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        """A stream the agent closed before its end (sandbox.proxy.stream) is recorded as far as it went."""
+        tap: StreamTap | None = flow.metadata.get(_TAP)
+        if tap is not None and agent_closed_stream(flow):
+            flow.response.data.content = tap.body
+            self.response(flow)
 
     def response(self, flow: http.HTTPFlow) -> None:
         path = recording_of(flow, "record")

@@ -11,7 +11,11 @@ cannot send an event before its recorded delay has passed): no test waits on the
 
 from __future__ import annotations
 
+import json
+import os
 import ssl
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +32,7 @@ from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.home import Home
 from sandbox.recordings.format import read_recording
 from sandbox.recordings.store import finalize
-from tests.proxy.conftest import agent, running_proxy
+from tests.proxy.conftest import REPO, agent, running_proxy
 from tests.proxy.model_stand_in import MODEL, ModelStandIn, tokens_for
 
 API_KEY = "sk-proj-" + "Z9yX8wV7uT6sR5qP4oN3mL2kJ1iH0gFeDcBa"  # what an agent's real OpenAI key looks like
@@ -54,6 +58,16 @@ class Lab:
     def ledger(self, episode: Episode) -> list[dict]:
         with Ledger(self.home.ledger_path(episode.id)) as ledger:
             return ledger.exchanges()
+
+    def settled_ledger(self, episode: Episode, within: float = 15.0) -> list[dict]:
+        """The ledger once no exchange is pending. The SDK stops reading a stream at `data: [DONE]`
+        and closes it; the proxy writes the row when the server's body ends, a moment later."""
+        deadline = time.monotonic() + within
+        while True:
+            rows = self.ledger(episode)
+            if all(row["outcome"] != "pending" for row in rows) or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.02)
 
     def client(self, episode: Episode, key: str = API_KEY) -> openai.OpenAI:
         """The SDK as an agent of `episode` has it: HTTPS_PROXY with the episode's credentials, the
@@ -146,8 +160,8 @@ def test_a_streamed_answer_arrives_event_by_event(lab, standin):
     assert standin.opened is True, "the proxy held the first event back until the stream ended"
     assert pieces[:-1] == tokens_for(PROMPT, 6) and pieces[-1] == ""  # the last event only finishes
 
-    [row] = lab.ledger(episode)
-    assert (row["outcome"], row["service"], row["status"]) == ("routed", "route:api.openai.com", 200)
+    [row] = lab.settled_ledger(episode)
+    assert (row["outcome"], row["service"], row["status"]) == ("routed", "route:api.openai.com", 200), row["error"]
     assert row["response_body"].count(b"data: ") == 8 and row["response_body"].endswith(b"data: [DONE]\n\n")
 
 
@@ -233,3 +247,69 @@ def _cli():
     from sandbox.cli import main
 
     return main
+
+
+def test_sandbox_run_with_a_task_that_routes_its_model_and_an_unchanged_sdk_agent(running_sandbox, tmp_path):
+    """`sandbox run TASK -- python examples/openai_stream_agent.py`, the route in the task file: the
+    agent's SDK uses its own defaults and HTTPS_PROXY; the model server answers; the ledger has it."""
+    with ModelStandIn() as server:
+        task = tmp_path / "ask-the-model.yaml"
+        task.write_text((REPO / "examples" / "tasks" / "goodwill-refund.yaml").read_text().replace(
+            "id: goodwill-refund", "id: ask-the-model") + f"routes:\n  api.openai.com: {server.url}/v1\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SANDBOX_"))}
+        env["OPENAI_API_KEY"] = API_KEY
+        done = subprocess.run(
+            [sys.executable, "-m", "sandbox.cli", "--home", str(running_sandbox.home.root), "run", "--json",
+             str(task), "--", sys.executable, str(REPO / "examples" / "openai_stream_agent.py")],
+            capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+        assert done.returncode == 1, done.stderr  # the task (a refund) is not done: the agent only talked
+        printed, _, answer = done.stdout.partition('{\n  "episode"')  # the agent's output, then ours
+        result = json.loads('{\n  "episode"' + answer)
+        assert [word[-1] for word in printed.split()] == list("012345")  # the six streamed tokens
+        assert result["exit_code"] == 0
+        assert [s.path for s in server.seen] == ["/v1/models", "/v1/chat/completions"]
+        assert all("authorization" not in s.headers for s in server.seen)
+    with Ledger(running_sandbox.home.ledger_path(result["episode"])) as ledger:
+        rows = [(e["host"], e["path"], e["service"], e["outcome"], e["status"]) for e in ledger.exchanges()]
+    assert rows == [("api.openai.com", "/v1/models", "route:api.openai.com", "routed", 200),
+                    ("api.openai.com", "/v1/chat/completions", "route:api.openai.com", "routed", 200)]
+    assert API_KEY.encode() not in running_sandbox.home.ledger_path(result["episode"]).read_bytes()
+
+
+def test_a_route_to_a_server_that_is_not_running_is_a_502_and_an_error_row(lab):
+    with ModelStandIn() as server:
+        url = server.url
+    episode = lab.create({"api.openai.com": f"{url}/v1"})  # nothing listens there any more
+    with pytest.raises(openai.InternalServerError) as failed:
+        chat(lab.client(episode))
+    assert failed.value.status_code == 502
+    [row] = lab.ledger(episode)
+    assert (row["host"], row["service"], row["outcome"]) == ("api.openai.com", "route:api.openai.com", "error")
+    assert url.rpartition(":")[2] in row["error"]  # the server's address, so the operator knows what to start
+
+
+@pytest.mark.parametrize("mode", ["live", "record"])
+def test_a_stream_the_agent_closes_early_is_an_answer_as_far_as_it_went(lab, standin, tmp_path, mode):
+    """The openai SDK closes a stream at `data: [DONE]`, before the server's body ends; an agent may
+    also stop a generation half-way. Either way it got a 200 and read what it wanted: the ledger has
+    the answer as far as it went (not an error), the recording too, and an event says who closed it."""
+    standin.gated = True
+    recording = tmp_path / "closed.jsonl"
+    extra = {"mode": "record", "recording": str(recording)} if mode == "record" else {}
+    episode = lab.create({"api.openai.com": f"{standin.url}/v1"}, **extra)
+    stream = chat(lab.client(episode), stream=True)
+    first = next(iter(stream))
+    stream.close()  # while the server waits at its gate: the rest was never sent
+    standin.gate.set()
+    assert first.choices[0].delta.content == tokens_for(PROMPT, 1)[0]
+    [row] = lab.settled_ledger(episode)
+    assert (row["outcome"], row["status"], row["error"]) == ("routed", 200, None)
+    assert row["response_body"].count(b"data: ") == 1
+    with Ledger(lab.home.ledger_path(episode.id)) as ledger:
+        events = [(e["kind"], e["detail"]) for e in ledger.events() if e["kind"] == "stream_closed_by_agent"]
+    assert events == [("stream_closed_by_agent", {"exchange_id": row["id"]})]
+    if mode == "record":
+        lab.finish(episode)
+        finalize(episode.id, recording, lab.home.ledger_path(episode.id))
+        [exchange] = read_recording(recording).exchanges
+        assert [e.data.count(b"data: ") for e in exchange.response.events] == [1]
