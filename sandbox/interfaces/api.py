@@ -238,9 +238,12 @@ class EpisodeHandle:
 
 def start_episode(task: str | Path | Task, *, faults: str | None = None, seed: int | None = None,
                   home: Home | str | None = None, sandbox: SandboxHandle | None = None,
-                  allow_hosts: Iterable[str] = (), routes: Mapping[str, Any] | Iterable[str] = ()) -> EpisodeHandle:
+                  allow_hosts: Iterable[str] = (), fault_seed: int | None = None,
+                  routes: Mapping[str, Any] | Iterable[str] = ()) -> EpisodeHandle:
     """A new live episode of `task` (an id, a file or a Task); finish it with `.finish()`.
     It may reach the task's `allowed_hosts`, plus `allow_hosts`, for real (this episode only).
+    `fault_seed`: what the profile's draws use instead of the world seed, so trial k of an RL loop
+    can meet its own fault timing on the same world (None: the world seed, as a sweep's default).
     `routes`: hosts sent to a server of yours, over the task's `routes:` (this episode only), as
     `{"api.openai.com": "http://127.0.0.1:8000/v1"}` or `["api.openai.com=http://127.0.0.1:8000/v1"]`
     (sandbox/episodes/routes.py)."""
@@ -252,7 +255,7 @@ def start_episode(task: str | Path | Task, *, faults: str | None = None, seed: i
     profile = None if faults in (None, "", "none") else faults  # validated by the store
     store = EpisodeStore(handle.home)
     try:
-        created = store.create(loaded.seed, task=loaded.id, faults=profile,
+        created = store.create(loaded.seed, task=loaded.id, faults=profile, fault_seed=fault_seed,
                                allowed_hosts=(*loaded.allowed_hosts, *_hosts(allow_hosts)),
                                routes=(*loaded.routes, *parse_routes(routes, where="routes")))
         attach_task(store, created, loaded)
@@ -264,12 +267,12 @@ def start_episode(task: str | Path | Task, *, faults: str | None = None, seed: i
 @contextlib.contextmanager
 def episode(task: str | Path | Task, *, faults: str | None = None, seed: int | None = None,
             home: Home | str | None = None, sandbox: SandboxHandle | None = None,
-            allow_hosts: Iterable[str] = (), routes: Mapping[str, Any] | Iterable[str] = ()
-            ) -> Iterator[EpisodeHandle]:
+            allow_hosts: Iterable[str] = (), fault_seed: int | None = None,
+            routes: Mapping[str, Any] | Iterable[str] = ()) -> Iterator[EpisodeHandle]:
     """`with sandbox.episode(task, faults=...) as ep:` — finished and scored when the block ends,
     also when it raises (the score is then in `ep.result`, and the exception propagates)."""
     handle = start_episode(task, faults=faults, seed=seed, home=home, sandbox=sandbox, allow_hosts=allow_hosts,
-                           routes=routes)
+                           fault_seed=fault_seed, routes=routes)
     try:
         yield handle
     finally:

@@ -2,6 +2,7 @@
 
     POST /episodes                 {"seed": 7, "task": "refund-duplicate-charge", "id": "optional",
                                     "faults": "optional profile name or YAML path",
+                                    "fault_seed": 3,  (optional: the faults' draws, default the seed)
                                     "mode": "record | replay", "recording": "NAME",  (both optional)
                                     "allowed_hosts": ["example.org", "*.example.org"],  (optional: outside
                                     hosts this episode may reach, besides its task's allowed_hosts)
@@ -70,7 +71,7 @@ from sandbox.tasks import load_task
 
 DEFAULT_PORT = 8090
 MAX_SEED = 2**63 - 1  # seeds are stored as SQLite INTEGERs (signed 64-bit)
-BODY_KEYS = ("seed", "task", "id", "faults", "mode", "recording", "allowed_hosts", "routes")
+BODY_KEYS = ("seed", "task", "id", "faults", "fault_seed", "mode", "recording", "allowed_hosts", "routes")
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
 MAX_BODY_BYTES = 1024 * 1024  # an episode request is a few hundred bytes
 
@@ -238,7 +239,8 @@ def create_control_app(home: Home, public_names: tuple[str, ...] = ()) -> Flask:
             path = resolve_name(recording)  # a name only: a record episode overwrites this file
             recording = str(path if mode == "record" else load(path).path)
         episode = store().create(seed, task=task.id if task else None, episode_id=body.get("id"),
-                                 faults=body.get("faults"), mode=mode, recording=recording,
+                                 faults=body.get("faults"), fault_seed=body.get("fault_seed"), mode=mode,
+                                 recording=recording,
                                  allowed_hosts=(*(task.allowed_hosts if task else ()), *hosts),
                                  routes=(*(task.routes if task else ()), *parse_routes(routes, where="routes")))
         if task:

@@ -77,13 +77,16 @@ class SandboxEnv(_Base):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None
               ) -> tuple[dict[str, Any], dict[str, Any]]:
         """A fresh episode (the previous one is finished). `seed` picks the world (default: the task's).
-        `options={"snapshot": snap}` goes on from a snapshot instead (see `restore`)."""
+        `options={"snapshot": snap}` goes on from a snapshot instead (see `restore`);
+        `options={"fault_seed": k}` draws the profile's faults from k (default: the world seed), so
+        resets on one world can meet different fault timing."""
         if (options or {}).get("snapshot") is not None:
             return self.restore(options["snapshot"])  # type: ignore[index]
         self._finish()
         sandbox = self._sandbox or shared_sandbox(self._home)
         faults = (options or {}).get("faults", self.faults)
-        self.ep = start_episode(self.task_ref, faults=faults, seed=seed, sandbox=sandbox)
+        self.ep = start_episode(self.task_ref, faults=faults, seed=seed, sandbox=sandbox,
+                                fault_seed=(options or {}).get("fault_seed"))
         self._last_score = 0.0
         return self._begin()
 

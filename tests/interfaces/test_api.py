@@ -105,3 +105,19 @@ def test_an_episode_with_a_route_to_a_model_server(running_sandbox):
     with pytest.raises(ConfigError, match=r"routes\[0\]: cannot parse 'api.openai.com'"):
         sandbox.episode("refund-duplicate-charge", home=running_sandbox.home, routes=["api.openai.com"]).__enter__()
     assert len(EpisodeStore(running_sandbox.home).list()) == before
+
+
+def test_a_fault_seed_gives_one_world_its_own_fault_draws(running_sandbox):
+    """The RL loop's per-trial draws: same world and profile, the refund's coin follows the fault seed."""
+    from tests.sweep.test_fault_draws import COIN, coin_fires
+
+    heads, tails = 1, 4  # refund-coin with profile seed 1: fires for fault seed 1, not for 4 (the engine says)
+    assert (coin_fires(heads), coin_fires(tails)) == (True, False)
+    statuses = {}
+    for fault_seed in (heads, tails):
+        with sandbox.episode("refund-duplicate-charge", faults=str(COIN), fault_seed=fault_seed,
+                             home=running_sandbox.home) as ep:
+            assert ep.episode.fault_seed == fault_seed
+            statuses[fault_seed] = ep.request("POST", f"{STRIPE}/refunds",
+                                              data={"charge": FACT["duplicate_charge"]}).status_code
+    assert statuses == {heads: 500, tails: 200}

@@ -435,6 +435,18 @@ def test_a_limit_is_a_retry_later_not_a_bad_request(tmp_path):
     assert throttled and int(throttled[0].headers["Retry-After"]) >= 1
 
 
+def test_an_episode_can_draw_its_faults_from_its_own_seed(client, auth, home):
+    created = client.post("/episodes", json={"seed": 7, "fault_seed": 123}, headers=auth)
+    assert created.status_code == 201 and created.get_json()["fault_seed"] == 123
+    assert EpisodeStore(home).get(created.get_json()["id"]).fault_seed == 123
+    default = client.post("/episodes", json={"seed": 7}, headers=auth).get_json()
+    assert default["fault_seed"] == 7
+    for bad in (-1, "3", True, 2**63):
+        refused = client.post("/episodes", json={"seed": 7, "fault_seed": bad}, headers=auth)
+        message = refused.get_json()["error"]["message"]
+        assert refused.status_code == 400 and "fault seed must be an integer" in message, bad
+
+
 # -- routes to a server of the operator's ------------------------------------------------------------
 
 

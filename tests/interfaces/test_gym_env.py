@@ -79,3 +79,18 @@ def test_bad_actions_are_refused_clearly(env, action, message):
     env.reset()
     with pytest.raises(ActionError, match=message):
         env.step(action)
+
+
+def test_reset_takes_a_fault_seed_for_its_own_draws(running_sandbox):
+    from tests.sweep.test_fault_draws import COIN, coin_fires
+
+    env = SandboxEnv("refund-duplicate-charge", faults=str(COIN), home=running_sandbox.home)
+    try:
+        statuses = []
+        for fault_seed in (1, 4):
+            env.reset(options={"fault_seed": fault_seed})
+            assert env.ep.episode.fault_seed == fault_seed
+            statuses.append(env.step(REFUND)[0]["response"]["status"])
+        assert statuses == [500 if coin_fires(s) else 200 for s in (1, 4)] == [500, 200]
+    finally:
+        env.close()
