@@ -112,5 +112,7 @@ class StreamThrough:
         digest = flow.metadata.get(STREAM_DIGEST)
         if digest is not None:
             flow.response.data.content = bytes(digest.head)
+        elif isinstance(flow.response.stream, StreamTap) and not flow.response.raw_content:
+            flow.response.data.content = flow.response.stream.body  # another stage's tap (replay's stream)
         flow.metadata[CLOSED_BY_AGENT] = True
         flow.error = None

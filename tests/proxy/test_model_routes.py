@@ -235,6 +235,15 @@ def test_recorded_stream_replays_with_no_server_running_same_events_same_gaps(la
     rows = lab.ledger(replayer)
     assert [(r["outcome"], r["service"]) for r in rows] == [("replayed", "route:api.openai.com")] * 2
 
+    # An agent that stops reading during the recorded pause: an answer as far as it went, as live.
+    quitter = lab.create(mode="replay", recording=str(recording))
+    stream = chat(lab.client(quitter), stream=True)
+    next(iter(stream))
+    stream.close()
+    [row] = lab.settled_ledger(quitter)
+    assert (row["outcome"], row["status"], row["error"]) == ("replayed", 200, None)
+    assert 1 <= row["response_body"].count(b"data: ") <= 3  # what the replay had sent before the pause
+
     # No key in the recording nor in any ledger: the project's own scan says so.
     result = CliRunner().invoke(_cli(), ["--home", str(lab.home.root), "recordings", "scan", str(recording),
                                          "--ledgers"])
