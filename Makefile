@@ -31,6 +31,7 @@ bench: $(STAMP)  ## measure; results land in bench/results/
 	$(BIN)/python bench/bench_limits.py
 	$(BIN)/python bench/bench_isolation.py
 	$(BIN)/python bench/bench_graphql.py
+	$(BIN)/python bench/bench_routes.py
 
 up: $(STAMP)
 	$(BIN)/sandbox up

@@ -12,6 +12,7 @@ import click
 
 from sandbox.cli.common import friendly as _friendly
 from sandbox.cli.common import home_of as _home
+from sandbox.cli.common import route_option, with_routes
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # A TCP port someone can connect to. 0 is refused too: the sandbox would read it as "the default".
@@ -63,6 +64,8 @@ def main(ctx: click.Context, home: str | None) -> None:
               help="Port of a fake (default payments=8101, helpdesk=8102, chat=8103, code=8104).")
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
               help="Let traffic to HOST (or *.suffix) through to the real internet.")
+@route_option("Send HOST to a server of yours, for every episode: --route api.openai.com=http://127.0.0.1:8000/v1 "
+              "(a model server; add #keep-auth to pass the agent's key on). Repeat for more hosts.")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Worker processes per fake.")
 @click.option("--max-live-episodes", "max_live_episodes", type=click.IntRange(min=1), default=None,
               help="Episodes live at once (default 200).")
@@ -78,7 +81,7 @@ def main(ctx: click.Context, home: str | None) -> None:
               help="What the ledger keeps of a body (default 64 KiB).")
 @click.pass_context
 @_friendly
-def up(ctx, proxy_port, control_port, service_ports, allow_hosts, workers, **limits) -> None:
+def up(ctx, proxy_port, control_port, service_ports, allow_hosts, routes, workers, **limits) -> None:
     """Start proxy, fakes and control API on loopback; stop with Ctrl-C (or SIGTERM, SIGHUP).
 
     The limit options are kept in <home>/limits.json, for this run and the later ones."""
@@ -91,7 +94,8 @@ def up(ctx, proxy_port, control_port, service_ports, allow_hosts, workers, **lim
         save_limits(home, Limits.from_mapping({**load_limits(home).to_dict(), **given}, where="sandbox up"))
     bound = load_limits(home)  # and a broken limits.json fails here, before anything starts
     sandbox = Sandbox(home, proxy_port=proxy_port, control_port=control_port,
-                      service_ports=_pairs(service_ports, int), allow_hosts=tuple(allow_hosts), workers=workers)
+                      service_ports=_pairs(service_ports, int), allow_hosts=tuple(allow_hosts),
+                      routes=tuple(route.to_spec() for route in routes), workers=workers)
     # SIGTERM (docker stop, systemd, kill) and SIGHUP (a closed terminal) stop the children as Ctrl-C does.
     with interrupt_on_stop_signals(), sandbox:
         ports = sandbox.ports
@@ -100,6 +104,8 @@ def up(ctx, proxy_port, control_port, service_ports, allow_hosts, workers, **lim
         click.echo(f"  control  http://127.0.0.1:{ports['control']}")
         for service, port in ports["services"].items():
             click.echo(f"  {service:<8} http://127.0.0.1:{port}")
+        for route in routes:
+            click.echo(f"  route    {route.host} -> {route.url}")
         click.echo(f"  limits   {bound.max_live_episodes} live episodes, {bound.creations_per_minute}/min, lifetime "
                    f"{bound.episode_lifetime_seconds:g} s, idle {bound.idle_seconds:g} s, bodies "
                    f"{bound.max_body_bytes} B (limits.json)")
@@ -133,11 +139,12 @@ def _pairs(items: tuple[str, ...], cast=str) -> dict[str, Any]:
 @click.option("--replay", "replay_from", default=None, metavar="NAME",
               help="Answer the agent from recording NAME (or a path) instead of the fakes and the internet.")
 @click.option("--no-isolate", is_flag=True, help="Run the agent without its network namespace (see README: Isolation).")
+@route_option()
 @click.argument("task")
 @click.argument("command", nargs=-1, required=True)
 @click.pass_context
 @_friendly
-def run(ctx, seed, episode_id, timeout, as_json, faults, fault_seed, record_to, replay_from, no_isolate, task,
+def run(ctx, seed, episode_id, timeout, as_json, faults, fault_seed, record_to, replay_from, no_isolate, routes, task,
         command) -> None:
     """Run COMMAND as an agent in a fresh episode of TASK, then score it.
 
@@ -154,7 +161,7 @@ def run(ctx, seed, episode_id, timeout, as_json, faults, fault_seed, record_to, 
     from sandbox.tasks import load_task
 
     home = _home(ctx)
-    loaded = load_task(task)
+    loaded = with_routes(load_task(task), routes)
     if seed is not None:
         loaded = dataclasses.replace(loaded, seed=seed)
     if faults is not None:
@@ -248,9 +255,10 @@ def episodes() -> None:
 @click.option("--id", "episode_id", default=None)
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
               help="Let this episode (only) reach HOST (or *.suffix) on the real internet; adds to the task's.")
+@route_option()
 @click.pass_context
 @_friendly
-def episodes_create(ctx, seed, task, episode_id, allow_hosts) -> None:
+def episodes_create(ctx, seed, task, episode_id, allow_hosts, routes) -> None:
     """Create an episode and print its id."""
     from sandbox.episodes.store import EpisodeStore
     from sandbox.run.runner import attach_task
@@ -260,7 +268,8 @@ def episodes_create(ctx, seed, task, episode_id, allow_hosts) -> None:
     loaded = load_task(task) if task else None
     episode = store.create(seed if seed is not None else (loaded.seed if loaded else 0),
                            task=loaded.id if loaded else None, episode_id=episode_id,
-                           allowed_hosts=(*(loaded.allowed_hosts if loaded else ()), *allow_hosts))
+                           allowed_hosts=(*(loaded.allowed_hosts if loaded else ()), *allow_hosts),
+                           routes=(*(loaded.routes if loaded else ()), *routes))
     if loaded:
         attach_task(store, episode, loaded)
     click.echo(episode.id)

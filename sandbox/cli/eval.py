@@ -4,6 +4,7 @@ in sandbox.tasks.check, sandbox.sweep and sandbox.report; registered by sandbox/
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import shutil
 import sys
@@ -15,6 +16,7 @@ import click
 
 from sandbox.cli.common import friendly as _friendly
 from sandbox.cli.common import home_of as _home
+from sandbox.cli.common import route_option, with_routes
 from sandbox.errors import ConfigError
 from sandbox.home import Home
 from sandbox.isolation import NO_ISOLATE_HELP
@@ -96,11 +98,12 @@ def _check_command(command: list[str]) -> None:
               help="Folder for results.json, results.csv and report.html.")
 @click.option("--bootstrap-seed", type=int, default=0, show_default=True, help="Seed of the bootstrap CIs.")
 @click.option("--no-isolate", is_flag=True, help=NO_ISOLATE_HELP)
+@route_option()
 @click.argument("command", nargs=-1)
 @click.pass_context
 @_friendly
 def sweep(ctx, tasks_opt, faults_opt, seeds, trials, fault_draws, agents_opt, parallel, timeout, out_dir,
-          bootstrap_seed, no_isolate, command) -> None:
+          bootstrap_seed, no_isolate, routes, command) -> None:
     """Run every agent × task × fault profile × seed × trial as an isolated episode.
 
     \b
@@ -126,6 +129,8 @@ def sweep(ctx, tasks_opt, faults_opt, seeds, trials, fault_draws, agents_opt, pa
     if timeout is not None and timeout <= 0:
         raise ConfigError(f"--timeout must be positive, got {timeout}")
     plan = build_plan(agents, parse_tasks(tasks_opt), parse_faults(faults_opt), seeds, trials, fault_draws)
+    if routes:  # each episode gets them, over its task's own
+        plan.cells[:] = [dataclasses.replace(cell, task=with_routes(cell.task, routes)) for cell in plan.cells]
     home = _home(ctx)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ import click
 
 from sandbox.cli.common import friendly as _friendly
 from sandbox.cli.common import home_of as _home
+from sandbox.cli.common import route_option, with_routes
 from sandbox.isolation import NO_ISOLATE_HELP
 
 
@@ -50,11 +51,12 @@ def faults_check(profile) -> None:
 @click.option("--timeout", type=float, default=None, help="Seconds before the agent is killed (default: the task's).")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 @click.option("--no-isolate", is_flag=True, help=NO_ISOLATE_HELP)
+@route_option()
 @click.argument("task")
 @click.argument("command", nargs=-1, required=True)
 @click.pass_context
 @_friendly
-def paired(ctx, profile, seed, timeout, as_json, no_isolate, task, command) -> None:
+def paired(ctx, profile, seed, timeout, as_json, no_isolate, routes, task, command) -> None:
     """Run COMMAND on TASK twice, without and with a fault profile, and print the difference.
 
     \b
@@ -69,7 +71,7 @@ def paired(ctx, profile, seed, timeout, as_json, no_isolate, task, command) -> N
     from sandbox.tasks import load_task
 
     home = _home(ctx)
-    loaded = load_task(task)
+    loaded = with_routes(load_task(task), routes)
     if seed is not None:
         loaded = dataclasses.replace(loaded, seed=seed)
     isolate = False if no_isolate else None  # None: isolated where the kernel allows it

@@ -56,6 +56,7 @@ from urllib.parse import quote
 from sandbox.clock import STEP_SECONDS, episode_time
 from sandbox.episodes.images import open_image
 from sandbox.episodes.ledger import connect as connect_ledger
+from sandbox.episodes.routes import routes_to_dict
 from sandbox.episodes.snapshot_file import FORMAT_VERSION, SUFFIX, Images, SnapshotWriter, read_manifest, snapshot_path
 from sandbox.episodes.store import EPISODE_ID, Episode, EpisodeStore
 from sandbox.errors import EpisodeError
@@ -138,6 +139,7 @@ def _take(episode: Episode, reader: sqlite3.Connection, services: list[str], roo
             "faults": episode.faults,
             "mode": episode.mode,
             "allowed_hosts": list(episode.allowed_hosts),
+            "routes": routes_to_dict(episode.routes),
             "services": services,
             "position": position,
             "clock": episode_time(position, episode.clock_start),
@@ -406,7 +408,7 @@ def fork(store: EpisodeStore, source: Snapshot | str, *, episode_id: str | None 
     try:
         return store.create(manifest["seed"], task=manifest["task"], episode_id=episode_id, faults=manifest["faults"],
                             allowed_hosts=manifest["allowed_hosts"], fault_seed=manifest["fault_seed"], files=files,
-                            prepare_ledger=own_history)
+                            routes=manifest.get("routes"), prepare_ledger=own_history)
     finally:
         if images is not None:
             images.close()

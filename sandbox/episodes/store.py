@@ -31,8 +31,9 @@ from typing import Any
 from sandbox.clock import EPISODE_START
 from sandbox.episodes.images import write_database, write_ledger
 from sandbox.episodes.ledger import Ledger, write_meta
+from sandbox.episodes.routes import ServerRoute, parse_routes, routes_to_dict
 from sandbox.episodes.templates import LEDGER_TEMPLATE, ensure_templates
-from sandbox.errors import EpisodeError
+from sandbox.errors import EpisodeError, SandboxError
 from sandbox.home import Home
 from sandbox.limits import Limits, limits_path, load_limits
 from services import all_services, service_ids
@@ -48,6 +49,7 @@ CREATE TABLE IF NOT EXISTS episodes (
     faults TEXT,
     recording TEXT,                -- the recording file a record/replay episode writes or answers from
     allowed_hosts TEXT,            -- JSON list of outside hosts this episode may reach (besides the proxy-wide list)
+    routes TEXT,                   -- JSON {host: {url, keep_auth}}: hosts sent to a server of the operator's
     fault_seed INTEGER,            -- what the fault profile draws from; NULL (older rows) = the world seed
     status TEXT NOT NULL,          -- live | finished
     clock_start INTEGER NOT NULL,
@@ -81,7 +83,7 @@ MODES = ("live", "record", "replay")
 # A host name, `*.suffix`, or an IP address (v6 possibly in brackets): no scheme, port or path.
 HOST_PATTERN = re.compile(r"^(\*\.)?[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?$|^[0-9a-f:.]+$|^\[[0-9a-f:.]+\]$")
 # Columns added after the first registries were made: (name, type), added by __init__ when missing.
-_LATER_COLUMNS = (("recording", "TEXT"), ("allowed_hosts", "TEXT"), ("fault_seed", "INTEGER"))
+_LATER_COLUMNS = (("recording", "TEXT"), ("allowed_hosts", "TEXT"), ("fault_seed", "INTEGER"), ("routes", "TEXT"))
 
 
 def normalize_host(host: str) -> str:
@@ -137,6 +139,9 @@ class Episode:
     # The seed the fault profile's draws use instead of the world seed (sweeps' per-trial draws);
     # None (and a registry row from before the column) means the world seed: always an int after init.
     fault_seed: int | None = None
+    # Hosts this episode's agent calls that a server of the operator's answers (a model server), on
+    # top of the proxy-wide routes: sandbox/episodes/routes.py.
+    routes: tuple[ServerRoute, ...] = ()
 
     def __post_init__(self) -> None:
         if self.fault_seed is None:
@@ -205,6 +210,7 @@ class EpisodeStore:
         recording: str | None = None,
         allowed_hosts: Iterable[str] | None = (),
         fault_seed: int | None = None,
+        routes: Iterable[Any] | Mapping[str, Any] | None = (),
         files: Mapping[str, Path | bytes] | None = None,
         prepare_ledger: Callable[[sqlite3.Connection, Episode], None] | None = None,
     ) -> Episode:
@@ -213,6 +219,8 @@ class EpisodeStore:
         `allowed_hosts`: outside hosts (`example.org`, `*.example.org`) this episode's agent may
         reach for real, on top of the proxy-wide allow list; no other episode may. `fault_seed`: what
         the fault profile draws from (default: `seed`), so trials of one world can meet different faults.
+        `routes`: hosts this episode's agent calls that a server of the operator's answers
+        (`api.openai.com=http://127.0.0.1:8000/v1`, or the mapping form; sandbox/episodes/routes.py).
         `files`: databases to copy instead of the seed's templates, by file name (`payments.db`,
         `ledger.db`), as files or images (bytes): a fork starts from a snapshot's (sandbox/episodes/snapshot.py).
         `prepare_ledger(conn, episode)`: more writes to the new ledger, on the connection that writes
@@ -234,6 +242,10 @@ class EpisodeStore:
 
             faults = profile_ref(faults)  # validated now, so a bad profile fails before any agent starts
         allowed_hosts = _allowed_hosts(allowed_hosts)
+        try:
+            routes = parse_routes(routes)
+        except SandboxError as exc:
+            raise EpisodeError(exc.message, hint=exc.hint) from None
         if episode_id is not None and not EPISODE_ID.match(episode_id):
             raise EpisodeError(
                 f"episode id {episode_id!r} is not usable",
@@ -265,6 +277,7 @@ class EpisodeStore:
                 recording=str(recording) if recording is not None else None,
                 allowed_hosts=allowed_hosts,
                 fault_seed=fault_seed,
+                routes=routes,
                 status="live",
                 clock_start=EPISODE_START,
                 created_at=created_at,
@@ -385,10 +398,10 @@ class EpisodeStore:
                 raise refusal
             self.conn.execute(
                 "INSERT INTO episodes (id, token, seed, task, mode, faults, recording, allowed_hosts, status,"
-                " clock_start, created_at, fault_seed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " clock_start, created_at, fault_seed, routes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (ep.id, ep.token, ep.seed, ep.task, ep.mode, ep.faults, ep.recording,
                  json.dumps(list(ep.allowed_hosts)) if ep.allowed_hosts else None, ep.status, ep.clock_start,
-                 ep.created_at, ep.fault_seed),
+                 ep.created_at, ep.fault_seed, json.dumps(routes_to_dict(ep.routes)) if ep.routes else None),
             )
             self.conn.executemany(
                 "INSERT INTO api_keys (key, episode, service) VALUES (?, ?, ?)",
@@ -431,6 +444,7 @@ class EpisodeStore:
         names = [d[0] for d in self.conn.execute("SELECT * FROM episodes LIMIT 0").description]
         values = dict(zip(names, row, strict=True))
         values["allowed_hosts"] = tuple(json.loads(values["allowed_hosts"])) if values.get("allowed_hosts") else ()
+        values["routes"] = parse_routes(json.loads(values["routes"])) if values.get("routes") else ()
         keys = dict(
             self.conn.execute("SELECT service, key FROM api_keys WHERE episode=?", (values["id"],)).fetchall()
         )
@@ -540,6 +554,7 @@ def _ledger_meta(ep: Episode) -> dict[str, Any]:
         "fault_seed": ep.fault_seed,
         "recording": ep.recording,
         "allowed_hosts": list(ep.allowed_hosts),
+        "routes": routes_to_dict(ep.routes),
         "clock_start": ep.clock_start,
         "created_at": ep.created_at,
         "services": json.dumps(sorted(ep.api_keys)),

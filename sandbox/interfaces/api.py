@@ -25,12 +25,13 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
+from sandbox.episodes.routes import parse_routes
 from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.errors import TaskError
 from sandbox.home import Home
@@ -170,7 +171,8 @@ class EpisodeHandle:
         from sandbox.isolation import isolation_for
 
         env = {**os.environ, **self.env}
-        isolation, _ = isolation_for(isolate, self.home, self.sandbox.ports, env)
+        isolation, _ = isolation_for(isolate, self.home, self.sandbox.ports, env,
+                                     [route.host for route in self.episode.routes])
         if isolation is not None:
             why_not = isolation.check(command, env)
             if why_not:
@@ -236,11 +238,15 @@ class EpisodeHandle:
 
 def start_episode(task: str | Path | Task, *, faults: str | None = None, seed: int | None = None,
                   home: Home | str | None = None, sandbox: SandboxHandle | None = None,
-                  allow_hosts: Iterable[str] = (), fault_seed: int | None = None) -> EpisodeHandle:
+                  allow_hosts: Iterable[str] = (), fault_seed: int | None = None,
+                  routes: Mapping[str, Any] | Iterable[str] = ()) -> EpisodeHandle:
     """A new live episode of `task` (an id, a file or a Task); finish it with `.finish()`.
     It may reach the task's `allowed_hosts`, plus `allow_hosts`, for real (this episode only).
     `fault_seed`: what the profile's draws use instead of the world seed, so trial k of an RL loop
-    can meet its own fault timing on the same world (None: the world seed, as a sweep's default)."""
+    can meet its own fault timing on the same world (None: the world seed, as a sweep's default).
+    `routes`: hosts sent to a server of yours, over the task's `routes:` (this episode only), as
+    `{"api.openai.com": "http://127.0.0.1:8000/v1"}` or `["api.openai.com=http://127.0.0.1:8000/v1"]`
+    (sandbox/episodes/routes.py)."""
     handle = sandbox or shared_sandbox(home)
     if isinstance(task, Task):
         loaded = task if seed is None or seed == task.seed else load_task(task.source or task.id, seed=seed)
@@ -250,7 +256,8 @@ def start_episode(task: str | Path | Task, *, faults: str | None = None, seed: i
     store = EpisodeStore(handle.home)
     try:
         created = store.create(loaded.seed, task=loaded.id, faults=profile, fault_seed=fault_seed,
-                               allowed_hosts=(*loaded.allowed_hosts, *_hosts(allow_hosts)))
+                               allowed_hosts=(*loaded.allowed_hosts, *_hosts(allow_hosts)),
+                               routes=(*loaded.routes, *parse_routes(routes, where="routes")))
         attach_task(store, created, loaded)
     finally:
         store.close()
@@ -260,11 +267,12 @@ def start_episode(task: str | Path | Task, *, faults: str | None = None, seed: i
 @contextlib.contextmanager
 def episode(task: str | Path | Task, *, faults: str | None = None, seed: int | None = None,
             home: Home | str | None = None, sandbox: SandboxHandle | None = None,
-            allow_hosts: Iterable[str] = (), fault_seed: int | None = None) -> Iterator[EpisodeHandle]:
+            allow_hosts: Iterable[str] = (), fault_seed: int | None = None,
+            routes: Mapping[str, Any] | Iterable[str] = ()) -> Iterator[EpisodeHandle]:
     """`with sandbox.episode(task, faults=...) as ep:` — finished and scored when the block ends,
     also when it raises (the score is then in `ep.result`, and the exception propagates)."""
     handle = start_episode(task, faults=faults, seed=seed, home=home, sandbox=sandbox, allow_hosts=allow_hosts,
-                           fault_seed=fault_seed)
+                           fault_seed=fault_seed, routes=routes)
     try:
         yield handle
     finally:

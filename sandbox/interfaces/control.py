@@ -4,8 +4,11 @@
                                     "faults": "optional profile name or YAML path",
                                     "fault_seed": 3,  (optional: the faults' draws, default the seed)
                                     "mode": "record | replay", "recording": "NAME",  (both optional)
-                                    "allowed_hosts": ["example.org", "*.example.org"]}  (optional: outside
+                                    "allowed_hosts": ["example.org", "*.example.org"],  (optional: outside
                                     hosts this episode may reach, besides its task's allowed_hosts)
+                                    "routes": {"api.openai.com": "http://127.0.0.1:8000/v1"}}  (optional:
+                                    hosts sent to a server of yours, over the task's routes; see
+                                    sandbox/episodes/routes.py for {"url": ..., "keep_auth": true})
     GET  /episodes                 all episodes                    (?credentials=1: with their credentials)
     GET  /episodes/<id>            one episode                     (?credentials=1: with the agent's env)
     POST /episodes/<id>/finish     finish it (and score it, if it has a task)
@@ -55,6 +58,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from sandbox.episodes.routes import parse_routes, routes_to_dict
 from sandbox.episodes.snapshot import fork, list_snapshots, snapshot
 from sandbox.episodes.store import Episode, EpisodeLimitError, EpisodeStore
 from sandbox.errors import EpisodeError, SandboxError, TaskError, did_you_mean
@@ -67,7 +71,7 @@ from sandbox.tasks import load_task
 
 DEFAULT_PORT = 8090
 MAX_SEED = 2**63 - 1  # seeds are stored as SQLite INTEGERs (signed 64-bit)
-BODY_KEYS = ("seed", "task", "id", "faults", "fault_seed", "mode", "recording", "allowed_hosts")
+BODY_KEYS = ("seed", "task", "id", "faults", "fault_seed", "mode", "recording", "allowed_hosts", "routes")
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "[::1]"})
 MAX_BODY_BYTES = 1024 * 1024  # an episode request is a few hundred bytes
 
@@ -119,6 +123,7 @@ def create_control_app(home: Home, public_names: tuple[str, ...] = ()) -> Flask:
         out.pop("token")
         keys = out.pop("api_keys")
         out["services"] = sorted(keys)
+        out["routes"] = routes_to_dict(episode.routes)
         if credentials:
             out["token"] = episode.token
             out["api_keys"] = dict(sorted(keys.items()))
@@ -222,6 +227,10 @@ def create_control_app(home: Home, public_names: tuple[str, ...] = ()) -> Flask:
         if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
             raise EpisodeError(f"allowed_hosts must be a list of host names, got {_short(hosts)}",
                                hint='send "allowed_hosts": ["example.org", "*.example.org"]')
+        routes = body.get("routes", {})
+        if not isinstance(routes, dict):
+            raise EpisodeError(f"routes must be an object of host to URL, got {_short(routes)}",
+                               hint='send "routes": {"api.openai.com": "http://127.0.0.1:8000/v1"}')
         mode = "live" if body.get("mode") is None else body["mode"]
         recording = body.get("recording")
         if recording is not None and mode in ("record", "replay"):
@@ -232,7 +241,8 @@ def create_control_app(home: Home, public_names: tuple[str, ...] = ()) -> Flask:
         episode = store().create(seed, task=task.id if task else None, episode_id=body.get("id"),
                                  faults=body.get("faults"), fault_seed=body.get("fault_seed"), mode=mode,
                                  recording=recording,
-                                 allowed_hosts=(*(task.allowed_hosts if task else ()), *hosts))
+                                 allowed_hosts=(*(task.allowed_hosts if task else ()), *hosts),
+                                 routes=(*(task.routes if task else ()), *parse_routes(routes, where="routes")))
         if task:
             attach_task(store(), episode, task)
         return jsonify(describe(episode, credentials=True)), 201

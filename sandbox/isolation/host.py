@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,9 +54,12 @@ class Isolation:
     vendor_ip: str = VENDOR_IP
 
     @classmethod
-    def for_episode(cls, home: Any, ports: Mapping[str, Any], env: Mapping[str, str]) -> Isolation:
+    def for_episode(cls, home: Any, ports: Mapping[str, Any], env: Mapping[str, str],
+                    routed: Iterable[str] = ()) -> Isolation:
         """The isolation of an agent of the sandbox on `home` (a Home), given the sandbox's `ports`
-        and the agent's environment `env` (for the concrete names of wildcard routes)."""
+        and the agent's environment `env` (for the concrete names of wildcard routes). `routed`: the
+        episode's routed hosts (api.openai.com sent to a model server); the sandbox's own, from
+        `ports["routes"]`, are added. They resolve to the relay like vendor hosts."""
         from services import all_services
 
         targets = {"proxy": int(ports["proxy"])}
@@ -65,6 +68,7 @@ class Isolation:
         for spec in all_services():
             for host in spec.hosts:
                 hosts += concrete_hosts(host, env) if host.startswith("*.") else [host]
+        hosts += [*routed, *(ports.get("routes") or ())]
         # Only files under the hidden home are put back: anything else the agent sees as it is.
         keep = [str(path) for path in {Path(home.ca_cert), Path(env.get("SSL_CERT_FILE") or home.ca_cert)}
                 if Path(home.root) in path.resolve().parents]
@@ -112,14 +116,14 @@ def concrete_hosts(pattern: str, env: Mapping[str, str]) -> list[str]:
     return sorted(set(out))
 
 
-def isolation_for(isolate: bool | None, home: Any, ports: Mapping[str, Any], env: Mapping[str, str]
-                  ) -> tuple[Isolation | None, dict[str, Any]]:
+def isolation_for(isolate: bool | None, home: Any, ports: Mapping[str, Any], env: Mapping[str, str],
+                  routed: Iterable[str] = ()) -> tuple[Isolation | None, dict[str, Any]]:
     """For a runner: (the Isolation to run an agent in, or None; what the agent_exit event says
-    about it: `isolated`, and `isolation` = why not)."""
+    about it: `isolated`, and `isolation` = why not). `routed`: the episode's routed hosts."""
     on, why = decide(isolate)
     if not on:
         return None, {"isolated": False, "isolation": why}
-    return Isolation.for_episode(home, ports, env), {"isolated": True}
+    return Isolation.for_episode(home, ports, env, routed), {"isolated": True}
 
 
 NO_ISOLATE_HELP = ("Run the agent without isolation (by default, on Linux, it runs in a network namespace whose "

@@ -31,6 +31,7 @@ from sandbox.proxy.pipeline import Pipeline
 from sandbox.proxy.record import Record
 from sandbox.proxy.replay import Replay
 from sandbox.proxy.route import Route, Routes
+from sandbox.proxy.routed_hosts import RoutedHosts
 from sandbox.proxy.stream import StreamThrough
 
 
@@ -44,6 +45,7 @@ def sandbox_stages(home: Home, routes: Routes) -> list:
     """The stages, in order: the path of a request, and of its response."""
     episodes = EpisodeDirectory(home)
     ledger = LedgerWriter(home, episodes)
+    egress = Egress(routes)
     return [
         HealthCheck(),  # /_sandbox/health on the proxy's own address; no credentials needed
         EpisodeIdentity(episodes),  # proxy credentials -> episode, or 407; drops agent X-Sandbox-* headers
@@ -51,12 +53,15 @@ def sandbox_stages(home: Home, routes: Routes) -> list:
         # before any hook, unread; this names the limit in the ledger row. After the episode stage,
         # whose requestheaders hook (run even then) tells whose ledger gets the row.
         BodyLimit(routes),
-        Egress(routes),  # neither routed nor allow-listed -> 403; backstop on every upstream connection
+        egress,  # neither routed nor allow-listed -> 403; backstop on every upstream connection
         # Seeded nuisance from the episode's fault profile: answers here, or changes the response in
         # its `response` hook (before the ledger sees it); the faults that fired go in flow.metadata.
         Faults(routes, begin=ledger.begin, end=ledger.response, home=home),
         Replay(home, routes, begin=ledger.begin),  # answers a replay episode from its recording; misses explained
         Route(routes, proxy_secret(home), begin=ledger.begin),  # vendor host -> fake, plus binding headers
+        # A routed host (api.openai.com) -> the operator's server (a model server); puts the agent's
+        # request back as sent before record and ledger read it. Marks its flows in requestheaders.
+        RoutedHosts(egress.grant, begin=ledger.begin, reserved=lambda: routes.addresses),
         Record(),  # a record episode's exchanges, redacted, to its recording; streams kept event by event
         # Streamed answers (SSE, NDJSON, chunked) go through as they arrive in every mode, unless a
         # stage above streams them already or a fault waits to rewrite the whole body; the ledger,

@@ -16,9 +16,11 @@ matches subdomains only).
   from the registry like the episode's status, so a new episode's list holds from its first request.
 
 `server_connect` is the backstop: every upstream connection, whatever the protocol (raw TCP inside
-a tunnel included), must go to a fake's address or to a host allowed proxy-wide or for the episode
-whose traffic opens it. The hook sees only the connection, so the request and tcp_start hooks,
-which run just before it opens, leave the caller's episode under its client connection.
+a tunnel included), must go to a fake's address, to a host allowed proxy-wide or for the episode
+whose traffic opens it, or to the server of a routed host (sandbox.proxy.routed_hosts), which the
+route stage grants to the one client connection whose routed request it sends there. The hook sees
+only the connection, so the request and tcp_start hooks, which run just before it opens, leave the
+caller's episode under its client connection.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from mitmproxy.proxy import server_hooks
 from sandbox.episodes.store import Episode, HostPatterns
 from sandbox.proxy.flows import EPISODE, OUTCOME, sandbox_answer
 from sandbox.proxy.route import Routes
+from sandbox.proxy.routed_hosts import ROUTE
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +57,8 @@ class Egress:
         # The episode whose request or raw TCP flow is about to open an upstream connection, per
         # client connection, for the server_connect backstop (which sees no flow).
         self.callers: MutableMapping[connection.Client, Episode] = weakref.WeakKeyDictionary()
+        # Servers of routed hosts a client connection's routed requests were sent to (see `grant`).
+        self.granted: MutableMapping[connection.Client, set[tuple[str, int]]] = weakref.WeakKeyDictionary()
 
     def load(self, loader) -> None:
         loader.add_option(
@@ -81,12 +86,18 @@ class Egress:
         return episode is not None and bool(episode.allowed_hosts) and episode_patterns(
             episode.allowed_hosts).matches(host)
 
+    def grant(self, client: connection.Client, address: tuple[str, int]) -> None:
+        """Let `client`'s traffic open a connection to `address`: the server of a routed host that
+        the route stage is sending one of its requests to. Only that client's: another agent naming
+        the address itself is still refused."""
+        self.granted.setdefault(client, set()).add(address)
+
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response or EPISODE not in flow.metadata:
             return
         host = flow.request.host
-        if self.routes.service_for(host) is not None:
-            return  # a fake answers it: route's business
+        if self.routes.service_for(host) is not None or ROUTE in flow.metadata:
+            return  # a fake or a routed host's server answers it: route's business
         episode = flow.metadata[EPISODE]
         if self.allowed(host, episode):
             flow.metadata[OUTCOME] = "forwarded"
@@ -119,6 +130,8 @@ class Egress:
             return
         host, port = server.address[:2]
         if (host, port) in self.routes.addresses or self.allowed(host, self.callers.get(data.client)):
+            return
+        if (host, port) in self.granted.get(data.client, ()):
             return
         server.error = f"sandbox egress refused a connection to {host}:{port} ({ALLOW_HINT})"
         logger.warning(server.error)

@@ -42,7 +42,7 @@ from sandbox.home import Home
 from sandbox.limits import load_limits
 from sandbox.proxy.episode import EpisodeDirectory
 from sandbox.proxy.flows import EPISODE, EXCHANGE, FAULTS, OUTCOME, SERVICE, decoded_body, exact_framing, sandbox_answer
-from sandbox.proxy.stream import STREAM_DIGEST
+from sandbox.proxy.stream import CLOSED_BY_AGENT, STREAM_DIGEST
 from sandbox.recordings.format import RecordingError
 from sandbox.recordings.redact import Redactor
 
@@ -130,6 +130,17 @@ class LedgerWriter:
         )
 
     def error(self, flow: http.HTTPFlow) -> None:
+        if flow.error is None and flow.metadata.get(CLOSED_BY_AGENT) and flow.response is not None:
+            # The agent closed a stream it was reading (sandbox.proxy.stream): an answer, as far as it went.
+            self.response(flow)
+            exchange_id = flow.metadata.get(EXCHANGE)
+            if exchange_id is not None:
+                try:
+                    self._ledger(flow.metadata[EPISODE].id).record_event(
+                        "stream_closed_by_agent", {"exchange_id": exchange_id})
+                except WRITE_ERRORS as exc:
+                    logger.error("ledger of episode %s is not writable: %s", flow.metadata[EPISODE].id, exc)
+            return
         # Refused before its `request` hook (the body limit) or cut while its body was read: begin it
         # now, so the row exists, with the headers; the body was never read, so there is none.
         self.begin(flow)

@@ -1,7 +1,7 @@
 """Record mode: every answered exchange of a recording episode goes to its recording, redacted.
 
 For an episode created with `mode="record"` and a `recording` path, each exchange that an upstream
-answered (a fake: outcome `routed`, or a real host: `forwarded`) is appended, one line, to the
+answered (a fake or a routed host's server: outcome `routed`, or a real host: `forwarded`) is appended, one line, to the
 episode's partial recording file before the response is sent (`sandbox.recordings.store`); the
 episode's finish turns it into the recording. Refused requests and the proxy's own answers are not
 recorded: the proxy makes them again by itself on replay.
@@ -28,7 +28,7 @@ from mitmproxy import ctx, exceptions, http
 
 from sandbox.clock import episode_time
 from sandbox.proxy.flows import EPISODE, EXCHANGE, ORIGIN, OUTCOME, SERVICE, decoded_body, sandbox_answer
-from sandbox.proxy.stream import body_tap, faults_need_body, streamable
+from sandbox.proxy.stream import agent_closed_stream, body_tap, faults_need_body, streamable
 from sandbox.recordings.format import Exchange, RecordedRequest, RecordedResponse, RecordingError
 from sandbox.recordings.redact import Redactor
 from sandbox.recordings.store import append_partial
@@ -86,6 +86,13 @@ class Record:
             response.stream = tap if earlier is None else (lambda chunk: earlier(tap(chunk)))
             flow.metadata[_TAP] = tap
 
+    def error(self, flow: http.HTTPFlow) -> None:
+        """A stream the agent closed before its end (sandbox.proxy.stream) is recorded as far as it went."""
+        tap: StreamTap | None = flow.metadata.get(_TAP)
+        if tap is not None and agent_closed_stream(flow):
+            flow.response.data.content = tap.body
+            self.response(flow)
+
     def response(self, flow: http.HTTPFlow) -> None:
         path = recording_of(flow, "record")
         if not path or flow.metadata.get(OUTCOME) not in _ANSWERED or EXCHANGE not in flow.metadata:
@@ -138,10 +145,14 @@ class Record:
         ended = response.timestamp_end or time.time()
         exchange_id = flow.metadata[EXCHANGE]
         service = flow.metadata.get(SERVICE)
+        upstream = "real"
+        if flow.metadata.get(OUTCOME) == "routed" and service:
+            # A routed host's server (sandbox.proxy.routed_hosts) is `route:<host>`, a fake `fake:<id>`.
+            upstream = service if service.startswith("route:") else f"fake:{service}"
         return Exchange(
             request=recorded_request,
             response=recorded_response,
-            upstream=f"fake:{service}" if flow.metadata.get(OUTCOME) == "routed" and service else "real",
+            upstream=upstream,
             clock=episode_time(exchange_id, episode.clock_start),
             exchange=exchange_id,
             timing={"start_ms": round((started - first) * 1000.0, 1),

@@ -141,6 +141,8 @@ class Replay:
         flow.metadata[OUTCOME] = "replayed"
         if found.upstream.startswith("fake:"):
             flow.metadata[SERVICE] = found.upstream.partition(":")[2]
+        elif found.upstream.startswith("route:"):  # a routed host's server (sandbox.proxy.routed_hosts)
+            flow.metadata[SERVICE] = found.upstream
         exchange_id = self.begin(flow)
         if exchange_id is None:
             return  # the ledger could not write it, and has answered instead

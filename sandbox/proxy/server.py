@@ -1,6 +1,7 @@
 """Run the sandbox proxy on a minimal mitmproxy `Master`.
 
     python -m sandbox.proxy --home .sandbox --port 8080 --service payments=8101 [--allow-host example.org]
+                            [--route api.openai.com=http://127.0.0.1:8000/v1]
 
 Not `DumpMaster`: a stock mitmdump loads 36 addons and calls every one of them on every hook, and
 measured on 2 cores that dispatch was ~42 % of its CPU. This master holds only what interception
@@ -28,6 +29,7 @@ from collections.abc import Iterable, Mapping
 
 from mitmproxy import ctx, exceptions, options
 
+from sandbox.episodes.routes import parse_routes
 from sandbox.errors import ConfigError, SandboxError
 from sandbox.home import Home
 from sandbox.limits import load_limits
@@ -63,6 +65,7 @@ async def serve(
     listen_port: int = 8080,
     allow_hosts: Iterable[str] = (),
     max_body_bytes: int | None = None,
+    server_routes: Iterable[str] = (),
 ) -> None:
     """Run the proxy in the current event loop until SIGTERM/SIGINT (or `ctx.master.shutdown()`).
     max_body_bytes: bodies over it are refused (sandbox.proxy.limits); default the home's limits."""
@@ -85,6 +88,7 @@ async def serve(
         # Set after the addons are in, so TlsConfig sees confdir change and creates (or loads) the
         # CA now, before any socket listens.
         opts.update(confdir=str(home.ca_dir), connection_strategy="lazy", egress_allow_hosts=list(allow_hosts),
+                    server_routes=list(server_routes),
                     # mitmproxy's own limit, the only one that refuses a body unread (sandbox.proxy.limits).
                     body_size_limit=str(max_body_bytes or load_limits(home).max_body_bytes))
     except exceptions.OptionsError as exc:
@@ -114,6 +118,7 @@ def run_proxy(
     allow_hosts: Iterable[str] = (),
     routes: Mapping[str, str] | None = None,
     max_body_bytes: int | None = None,
+    server_routes: Iterable[str] = (),
 ) -> None:
     """Run the proxy until SIGTERM/SIGINT. Blocks.
 
@@ -121,10 +126,13 @@ def run_proxy(
     routes: vendor host -> service id; by default the services registry's hostnames.
     allow_hosts: hosts agents may reach for real (example.org, *.example.org).
     max_body_bytes: request and response bodies over it are refused; default the home's limits.json.
+    server_routes: hosts sent to a server of the operator's, for every episode: `HOST=URL` (a model
+    server: sandbox/episodes/routes.py).
     """
     table = Routes.build(service_ports, routes)
+    server_routes = [route.to_spec() for route in parse_routes(list(server_routes), where="--route")]
     asyncio.run(serve(home, table, listen_host=listen_host, listen_port=listen_port, allow_hosts=allow_hosts,
-                      max_body_bytes=max_body_bytes))
+                      max_body_bytes=max_body_bytes, server_routes=server_routes))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,8 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--route",
         action="append",
         default=[],
-        metavar="HOST=NAME",
-        help="route a vendor host to a fake (repeat); default: the hostnames of the services registry",
+        metavar="HOST=NAME|URL",
+        help="route a vendor host to a fake (HOST=NAME; default: the hostnames of the services registry), or "
+             "a host to a server of yours (HOST=URL: api.openai.com=http://127.0.0.1:8000/v1) (repeat)",
     )
     parser.add_argument(
         "--allow-host", action="append", default=[], metavar="HOST", help="a real host agents may reach (repeat)"
@@ -172,6 +181,9 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # HOST=URL is a routed host's server (a model server), HOST=NAME a fake.
+    to_fakes = [value for value in args.route if "://" not in value]
+    to_servers = [value for value in args.route if "://" in value]
     try:
         require_loopback(args.listen_host, args.allow_remote, "the proxy")  # it relays any episode's traffic
         run_proxy(
@@ -179,9 +191,10 @@ def main(argv: list[str] | None = None) -> None:
             listen_host=args.listen_host,
             listen_port=args.port,
             service_ports=parse_pairs(args.service, "--service"),
-            routes=parse_pairs(args.route, "--route") if args.route else None,
+            routes=parse_pairs(to_fakes, "--route") if to_fakes else None,
             allow_hosts=args.allow_host,
             max_body_bytes=args.max_body_bytes,
+            server_routes=to_servers,
         )
     except SandboxError as exc:
         print(f"error: {exc}", file=sys.stderr)

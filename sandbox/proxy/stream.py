@@ -22,6 +22,14 @@ response, after it is complete; once bytes are on the wire they could not, and t
 record a body the agent never got. Such a call is buffered as before. Record mode follows the same
 rule.
 
+An agent may stop reading a stream and close the connection before the server's body ends: the
+openai SDK does so as soon as it reads `data: [DONE]`, before the server's last chunk (the end of
+the body) has reached the proxy. mitmproxy then calls the `error` hook ("Client disconnected."), not
+`response`. That is the agent's choice, not a failed call: what it read was the answer. So such a
+flow (`agent_closed_stream`) is settled here as answered, with what went through: its error is
+cleared and marked `CLOSED_BY_AGENT`, the record stage records it and the ledger writes it as an
+answer (with an event saying the agent closed it), not as an error.
+
 Memory: a stream can be endless, and the agent's or the upstream's choice. What this stage keeps of
 it is bounded: the first `ledger_body_bytes` (the ledger keeps no more anyway), with the length and
 SHA-256 of the whole stream counted as it goes (`sandbox.episodes.ledger.BodyDigest`, in
@@ -38,6 +46,18 @@ from sandbox.proxy.faults import _PENDING as FAULTS_PENDING  # faults waiting fo
 from sandbox.recordings.stream import StreamTap, is_sse, is_stream
 
 STREAM_DIGEST = "sandbox.stream_digest"  # flow.metadata: the BodyDigest of a stream this stage passed on
+CLOSED_BY_AGENT = "sandbox.stream_closed_by_agent"  # flow.metadata: the agent closed this stream before its end
+_CLIENT_CLOSED = "Client disconnected."  # mitmproxy's error when the client closes the connection mid-answer
+
+
+def agent_closed_stream(flow: http.HTTPFlow) -> bool:
+    """True if the agent closed the connection while a streamed answer was going through (see the
+    module doc), or this stage already settled such a flow."""
+    if flow.metadata.get(CLOSED_BY_AGENT):
+        return True
+    response = flow.response
+    return (flow.error is not None and flow.error.msg == _CLIENT_CLOSED and response is not None
+            and callable(response.stream))
 
 
 def faults_need_body(flow: http.HTTPFlow) -> bool:
@@ -84,3 +104,15 @@ class StreamThrough:
             return
         digest = flow.metadata[STREAM_DIGEST] = BodyDigest(self.cap)
         response.stream = digest_tap(response, digest)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        """A stream the agent closed is answered with what went through, for the ledger after us."""
+        if not agent_closed_stream(flow) or flow.metadata.get(CLOSED_BY_AGENT):
+            return
+        digest = flow.metadata.get(STREAM_DIGEST)
+        if digest is not None:
+            flow.response.data.content = bytes(digest.head)
+        elif isinstance(flow.response.stream, StreamTap) and not flow.response.raw_content:
+            flow.response.data.content = flow.response.stream.body  # another stage's tap (replay's stream)
+        flow.metadata[CLOSED_BY_AGENT] = True
+        flow.error = None

@@ -80,7 +80,7 @@ class Exchange:
     request: RecordedRequest
     response: RecordedResponse
     seq: int = 0  # 1-based position in the recording
-    upstream: str = "real"  # fake:<service> | real | imported
+    upstream: str = "real"  # fake:<service> | route:<host> (a routed host's server) | real | imported
     clock: int | None = None  # the episode clock at this exchange
     exchange: int | None = None  # its id in the recording episode's ledger
     timing: dict[str, float] = field(default_factory=dict)  # start_ms (from the first exchange), duration_ms

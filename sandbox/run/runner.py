@@ -14,11 +14,12 @@ import subprocess
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sandbox.episodes.routes import parse_routes
 from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.errors import EpisodeError, SandboxError, TaskError
 from sandbox.home import Home
@@ -97,6 +98,7 @@ def run_task(
     stop: threading.Event | None = None,
     isolate: bool | None = None,
     fault_seed: int | None = None,
+    routes: Iterable[Any] = (),
 ) -> RunResult:
     """`faults`: a fault profile (library name or YAML path) for the episode; see sandbox/faults.
     `fault_seed`: what the profile's draws use instead of the task's world seed (None: the world
@@ -109,6 +111,8 @@ def run_task(
     interrupted sweep stops its running agents so).
     `isolate`: run the agent in its own network namespace whose only way out is the proxy
     (sandbox/isolation); None = where the kernel allows it, False = not, True = or fail.
+    `routes`: hosts sent to a server of the operator's (`api.openai.com=http://127.0.0.1:8000/v1`,
+    sandbox/episodes/routes.py), on top of the task's `routes:`; this episode only.
 
     A failure once the episode exists (a setup step, the scoring) finishes the episode and raises
     EpisodeFailed naming it."""
@@ -117,7 +121,8 @@ def run_task(
     store = EpisodeStore(home)
     try:
         episode = store.create(task.seed, task=task.id, episode_id=episode_id, faults=faults, mode=mode,
-                               recording=recording, allowed_hosts=task.allowed_hosts, fault_seed=fault_seed)
+                               recording=recording, allowed_hosts=task.allowed_hosts, fault_seed=fault_seed,
+                               routes=(*task.routes, *parse_routes(routes, where="--route")))
         try:
             return _run_in(store, episode, task, command, ports, timeout, extra_env, log, stop, isolate)
         except Exception as exc:
@@ -140,7 +145,7 @@ def _run_in(store: EpisodeStore, episode: Episode, task: Task, command: list[str
     }
     log_path = log(episode) if callable(log) else log
     limit = timeout if timeout is not None else task.limits.seconds
-    isolation, isolated = isolation_for(isolate, store.home, ports, env)
+    isolation, isolated = isolation_for(isolate, store.home, ports, env, [route.host for route in episode.routes])
     started = time.monotonic()
     exit_code, timed_out, error = run_process(command, env, limit, log_path, stop, isolation=isolation)
     seconds = time.monotonic() - started

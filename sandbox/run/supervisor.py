@@ -194,6 +194,7 @@ class Sandbox:
     control_port: int | None = None
     service_ports: dict[str, int] = field(default_factory=dict)
     allow_hosts: tuple[str, ...] = ()
+    routes: tuple[str, ...] = ()  # HOST=URL: hosts sent to a server of the operator's, for every episode
     workers: int = 2
     ephemeral: bool = False  # pick free ports instead of the defaults (tests, demo)
     reap_every: float | None = REAP_EVERY  # seconds between reaper rounds; None: no reaper (tests)
@@ -210,7 +211,10 @@ class Sandbox:
 
     @property
     def ports(self) -> dict[str, Any]:
-        return {"proxy": self.proxy_port, "control": self.control_port, "services": dict(self.service_ports)}
+        ports = {"proxy": self.proxy_port, "control": self.control_port, "services": dict(self.service_ports)}
+        if self.routes:  # the routed hosts, which an isolated agent's /etc/hosts sends to the relay too
+            ports["routes"] = [route.partition("=")[0].strip().lower() for route in self.routes]
+        return ports
 
     def _plan(self) -> list[_Child]:
         py = [sys.executable, "-m"]
@@ -232,6 +236,8 @@ class Sandbox:
             proxy_argv += ["--service", f"{service}={port}"]
         for host in self.allow_hosts:
             proxy_argv += ["--allow-host", host]
+        for route in self.routes:
+            proxy_argv += ["--route", route]
         children.append(
             _Child(
                 "proxy",

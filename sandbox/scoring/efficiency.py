@@ -11,6 +11,10 @@
   that had already changed state: a retry without an idempotency key, typically. A replay that an
   idempotency key turned into a no-op changes nothing and is not counted;
 - seconds: how long the agent ran (as the runner recorded it), else the span of its exchanges.
+
+Calls to a routed host's server (the agent's own model: service `route:<host>`, sandbox/proxy/
+routed_hosts.py) are in the ledger but not in these figures: they are the agent thinking, not acting
+on the world, and a task's `limits.calls` would otherwise fail an agent for consulting its model.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from services import in_band_error
 from services.common.mcp_wire import answer_failed, exchange_call
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
+MODEL_PREFIX = "route:"  # the ledger's service of a routed host's exchanges (sandbox.episodes.routes)
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,7 @@ def signature(exchange: dict[str, Any]) -> tuple[Any, ...]:
 def measure(exchanges: list[dict[str, Any]], changes: list[dict[str, Any]],
             events: list[dict[str, Any]] = ()) -> Efficiency:
     """The figures for one episode; `changes` are the agent's own (setup and internal excluded)."""
+    exchanges = [e for e in exchanges if not str(e.get("service") or "").startswith(MODEL_PREFIX)]
     changed_by = {c.get("exchange_id") for c in changes}
     failed_before: set[tuple[Any, ...]] = set()
     wrote_before: set[tuple[Any, ...]] = set()

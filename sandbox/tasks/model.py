@@ -20,6 +20,8 @@
       - {name: a customer record changed, service: payments, table: customers, op: any}
     limits: {calls: 40, errors: 5, retries: 3, seconds: 120}
     allowed_hosts: []
+    routes:            # hosts sent to a server of yours, e.g. the agent's model API to a local model server
+      api.openai.com: http://127.0.0.1:8000/v1     # or {url: ..., keep_auth: true}: sandbox/episodes/routes.py
     setup:             # applied to the episode's databases before the agent starts; not the agent's doing
       - {service: payments, table: customers, op: update, match: {id: "${double_charge.customer}"},
          values: {description: "VIP"}}
@@ -51,7 +53,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.errors import TaskError, did_you_mean
+from sandbox.episodes.routes import ServerRoute, parse_routes
+from sandbox.errors import ConfigError, TaskError, did_you_mean
 from sandbox.tasks.matching import check_operator, row_matches
 from sandbox.yaml_files import read_yaml_file
 
@@ -60,7 +63,7 @@ SETUP_OPS = ("insert", "update", "delete")
 TOP_LEVEL = {
     "id", "title", "seed", "services", "instruction", "required", "allowed", "forbidden",
     "limits", "allowed_hosts", "description", "setup", "canaries", "private_data", "oracle", "reckless",
-    "verifier", "cost",
+    "verifier", "cost", "routes",
 }
 EFFECT_KEYS = {"name", "service", "table", "op", "match", "count", "at_least"}
 SETUP_KEYS = {"service", "table", "op", "match", "values"}
@@ -142,6 +145,7 @@ class Task:
     reckless: str | None = None
     verifier: str | None = None
     cost: dict[str, Any] | None = None  # the resolved price list (None: a ledger from before prices)
+    routes: tuple[ServerRoute, ...] = ()  # hosts sent to a server of the operator's (sandbox/episodes/routes.py)
 
     def to_spec(self) -> dict[str, Any]:
         """A JSON-able copy, stored in the ledger so a score needs nothing but the ledger."""
@@ -152,6 +156,7 @@ class Task:
         fields = {k: tuple(Effect(**e) for e in spec[k]) for k in ("required", "allowed", "forbidden")}
         fields["setup"] = tuple(SetupStep(**s) for s in spec.get("setup", ()))
         fields["canaries"] = tuple(Canary(**c) for c in spec.get("canaries", ()))
+        fields["routes"] = tuple(ServerRoute(**r) for r in spec.get("routes", ()))
         return cls(
             **{**spec, **fields, "services": tuple(spec["services"]), "limits": Limits(**spec["limits"]),
                "allowed_hosts": tuple(spec["allowed_hosts"])}
@@ -315,6 +320,7 @@ def parse_task(data: Any, source: str, facts: dict[str, dict[str, Any]] | None =
         reckless=_module(doc.get("reckless"), "reckless", check),
         verifier=_verifier(doc.get("verifier"), check),
         cost=_cost(doc.get("cost"), check),
+        routes=_routes(doc.get("routes", {}), check),
     )
 
 
@@ -395,6 +401,17 @@ def _allowed_hosts(value: Any, check: _Checker) -> list[str]:
             check.fail(f"allowed_hosts[{i}]", f"{entry!r} is not a host name",
                        "write example.org, or *.example.org for its subdomains, without scheme, port or path")
     return value
+
+
+def _routes(value: Any, check: _Checker) -> tuple[ServerRoute, ...]:
+    """`{HOST: URL}` or `{HOST: {url, keep_auth}}`, checked as an episode checks it (one rule)."""
+    if not isinstance(value, dict):
+        check.fail("routes", f"expected a mapping of host to URL, got {value!r}",
+                   "e.g. routes: {api.openai.com: http://127.0.0.1:8000/v1}")
+    try:
+        return parse_routes(value, where="routes")
+    except ConfigError as exc:
+        raise TaskError(f"{check.source}: {exc.message}", hint=exc.hint) from None
 
 
 def _module(value: Any, key: str, check: _Checker) -> str | None:

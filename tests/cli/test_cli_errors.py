@@ -69,6 +69,16 @@ BAD_COMMAND_LINES: list[tuple[list[str], list[str]]] = [  # (arguments, what the
     (["control", "--port", "70000"], ["--port"]),
     (["run", "--timeout", "-1", "refund-duplicate-charge", "--", "true"], ["--timeout"]),
     (["recordings", "scan", "nonexist"], ["nonexist"]),
+    (["run", "--route", "api.openai.com", "refund-duplicate-charge", "--", "true"], ["--route", "HOST=URL"]),
+    (["run", "--route", "api.openai.com=localhost:8000/v1", "refund-duplicate-charge", "--", "true"],
+     ["--route", "must start with http:// or https://"]),
+    (["up", "--route", "api.stripe.com=http://127.0.0.1:8000"], ["--route", "answered by the payments fake"]),
+    (["sweep", "--tasks", "refund-duplicate-charge", "--route", "*.openai.com=http://127.0.0.1:1", "--", "true"],
+     ["--route", "not a host name"]),
+    (["paired", "--faults", "ghost-refund", "--route", "api.openai.com=http://h:0", "refund-duplicate-charge",
+      "--", "true"], ["--route", "port"]),
+    (["episodes", "create", "--route", "api.openai.com=http://127.0.0.1:8000/v1#keep-everything"],
+     ["--route", "#keep-everything"]),
 ]
 
 

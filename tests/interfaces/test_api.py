@@ -89,6 +89,24 @@ def test_bad_task_or_profile_fails_before_an_episode_exists(running_sandbox):
         sandbox.start_episode("refund-duplicate-charge", faults="ghost-refnd", home=running_sandbox.home)
 
 
+def test_an_episode_with_a_route_to_a_model_server(running_sandbox):
+    from tests.proxy.model_stand_in import MODEL, ModelStandIn
+
+    with ModelStandIn() as server:
+        with sandbox.episode("refund-duplicate-charge", home=running_sandbox.home,
+                             routes={"api.openai.com": f"{server.url}/v1"}) as ep:
+            models = ep.request("GET", "https://api.openai.com/v1/models")
+            assert [m["id"] for m in models.json()["data"]] == [MODEL]
+            assert [r.url for r in ep.episode.routes] == [f"{server.url}/v1"]
+    with EpisodeStore(running_sandbox.home).ledger(ep.id) as ledger:
+        assert [(e["host"], e["service"], e["outcome"]) for e in ledger.exchanges()] == [
+            ("api.openai.com", "route:api.openai.com", "routed")]
+    before = len(EpisodeStore(running_sandbox.home).list())
+    with pytest.raises(ConfigError, match=r"routes\[0\]: cannot parse 'api.openai.com'"):
+        sandbox.episode("refund-duplicate-charge", home=running_sandbox.home, routes=["api.openai.com"]).__enter__()
+    assert len(EpisodeStore(running_sandbox.home).list()) == before
+
+
 def test_a_fault_seed_gives_one_world_its_own_fault_draws(running_sandbox):
     """The RL loop's per-trial draws: same world and profile, the refund's coin follows the fault seed."""
     from tests.sweep.test_fault_draws import COIN, coin_fires

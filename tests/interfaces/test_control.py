@@ -445,3 +445,31 @@ def test_an_episode_can_draw_its_faults_from_its_own_seed(client, auth, home):
         refused = client.post("/episodes", json={"seed": 7, "fault_seed": bad}, headers=auth)
         message = refused.get_json()["error"]["message"]
         assert refused.status_code == 400 and "fault seed must be an integer" in message, bad
+
+
+# -- routes to a server of the operator's ------------------------------------------------------------
+
+
+def test_an_episode_is_created_with_routes_and_shows_them(client, auth):
+    body = {"seed": 7, "routes": {"api.openai.com": "http://127.0.0.1:8000/v1",
+                                  "api.anthropic.com": {"url": "http://127.0.0.1:8001", "keep_auth": True}}}
+    answer = client.post("/episodes", headers=auth, data=json.dumps(body))
+    assert answer.status_code == 201, answer.get_json()
+    routes = {"api.openai.com": {"url": "http://127.0.0.1:8000/v1", "keep_auth": False},
+              "api.anthropic.com": {"url": "http://127.0.0.1:8001", "keep_auth": True}}
+    assert answer.get_json()["routes"] == routes
+    assert client.get(f"/episodes/{answer.get_json()['id']}", headers=auth).get_json()["routes"] == routes
+
+
+@pytest.mark.parametrize(("routes", "message"), [
+    (["api.openai.com=http://127.0.0.1:8000"], "routes must be an object of host to URL"),
+    ({"api.openai.com": "127.0.0.1:8000"}, "routes.api.openai.com: api.openai.com=127.0.0.1:8000: the URL must start"),
+    ({"api.stripe.com": "http://127.0.0.1:8000"}, "answered by the payments fake"),
+])
+def test_bad_routes_are_a_400_that_names_them_and_create_nothing(home, client, auth, routes, message):
+    before = episode_count(home)
+    answer = client.post("/episodes", headers=auth, data=json.dumps({"seed": 7, "routes": routes}))
+    assert answer.status_code == 400
+    error = answer.get_json()["error"]
+    assert message in error["message"] and error["hint"]
+    assert episode_count(home) == before

@@ -54,6 +54,12 @@ def test_facts_are_substituted_and_keep_their_type():
          r"allowed_hosts\[1\]: 'https://api.example.org/v1' is not a host name"),
         ({"allowed_hosts": ["*.example.org", "example.org:443"]}, r"allowed_hosts\[1\]: 'example.org:443'"),
         ({"allowed_hosts": [7]}, r"allowed_hosts\[0\]: 7 is not a host name"),
+        ({"routes": ["api.openai.com=http://127.0.0.1:8000"]}, "routes: expected a mapping of host to URL"),
+        ({"routes": {"api.openai.com": "127.0.0.1:8000/v1"}},
+         r"routes\.api\.openai\.com: api\.openai\.com=127\.0\.0\.1:8000/v1: the URL must start with http"),
+        ({"routes": {"api.stripe.com": "http://127.0.0.1:8000"}}, r"routes\.api\.stripe\.com: .*payments fake"),
+        ({"routes": {"api.openai.com": {"url": "http://127.0.0.1:8000", "keepauth": True}}},
+         r"routes\.api\.openai\.com: unknown key 'keepauth'"),
     ],
 )
 def test_bad_tasks_name_the_place_and_the_fix(overrides, message):
@@ -182,3 +188,12 @@ def test_every_library_task_loads_and_names_its_agents(task_id):
     task = load_task(task_id)
     assert task.oracle and not module_missing(task.oracle)
     assert task.reckless is None or not module_missing(task.reckless)
+
+
+def test_a_tasks_routes_are_checked_and_kept_with_it():
+    task = parse(_task(routes={"api.openai.com": "http://127.0.0.1:8000/v1",
+                               "api.anthropic.com": {"url": "http://127.0.0.1:8001", "keep_auth": True}}))
+    assert [(r.host, r.url, r.keep_auth) for r in task.routes] == [
+        ("api.openai.com", "http://127.0.0.1:8000/v1", False), ("api.anthropic.com", "http://127.0.0.1:8001", True)]
+    assert type(task).from_spec(task.to_spec()) == task  # as the ledger stores it
+    assert parse(_task()).routes == ()
