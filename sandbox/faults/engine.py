@@ -36,6 +36,7 @@ class Call:
     path: str  # without the query
     service: str | None
     clock_s: float  # seconds of episode time since the episode started (1 per exchange)
+    via: str = "agent"  # agent: a request the agent made; webhook: a fake's delivery to the agent's endpoint
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,8 @@ class EpisodeFaults:
 def matches(rule: Rule, call: Call) -> bool:
     """Does `call` satisfy the rule's host/method/path/service fields?"""
     m = rule.match
+    if m.via != call.via:
+        return False
     if m.methods and call.method not in m.methods:
         return False
     if m.services and call.service not in m.services:

@@ -22,6 +22,8 @@ A rule's `match` (every field optional; all given must hold):
     probability  chance the rule fires on a matching call, drawn from the seeds (0..1)
     after_s      only from this many seconds of episode time on (the clock advances 1 s per exchange)
     times        fire at most this many times per episode
+    via          whose calls: `agent` (the default: the agent's requests) or `webhook` (the deliveries a fake
+                 makes to an endpoint the agent registered; host and path are then the endpoint's URL)
 
 "Matching call" means a request that satisfies the host/method/path/service fields; the counter
 behind nth/every counts those, per episode and per rule. A rule fires on a matching call when
@@ -56,7 +58,8 @@ class FaultProfileError(ConfigError):
     rule and the field."""
 
 
-MATCH_KEYS = ("host", "method", "path", "service", "nth", "every", "probability", "after_s", "times")
+MATCH_KEYS = ("host", "method", "path", "service", "nth", "every", "probability", "after_s", "times", "via")
+VIA = ("agent", "webhook")
 TOP_KEYS = ("name", "seed", "description", "rules")
 RULE_KEYS = ("name", "match", "action", "description")
 
@@ -96,7 +99,15 @@ ACTIONS: dict[str, dict[str, tuple[str, Any]]] = {
     "ghost_write": {"status": ("error_status", 500), "drop": ("boolean", False), "message": ("text", None)},
     # UI nuisance for HTML responses; see sandbox/faults/html.py for the operations.
     "html": {"ops": ("html_ops", REQUIRED)},
+    # Webhooks only (via: webhook): the delivery is sent `copies` more times, as vendors do (at least once).
+    "duplicate": {"copies": ("positive_int", 1)},
+    # Webhooks only: the delivery is held back and sent after the next one to the same endpoint (out of order).
+    "reorder": {},
 }
+# What can act on a webhook delivery: a delay, a duplicate, an out-of-order send, or a dropped connection
+# (the sender sees no answer and retries). The rest answer or reshape an agent's request.
+WEBHOOK_KINDS = frozenset({"latency", "duplicate", "reorder", "reset"})
+WEBHOOK_ONLY_KINDS = frozenset({"duplicate", "reorder"})
 
 DRIFT_OPS = ("rename", "hide", "add", "retype", "page_size", "reorder")
 HTML_OPS = ("rename", "hide", "move", "interstitial")
@@ -114,6 +125,7 @@ class Match:
     probability: float | None = None
     after_s: float | None = None
     times: int | None = None
+    via: str = "agent"
     # Compiled once: the hot path is one regex per non-empty field.
     host_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
     path_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
