@@ -41,6 +41,7 @@ from services import service_ids
 
 if TYPE_CHECKING:
     from sandbox.episodes.reaper import Reaper
+    from sandbox.webhooks.deliverer import Deliverer
 
 DEFAULT_PORTS = {
     "proxy": 8080,
@@ -199,6 +200,7 @@ class Sandbox:
     reap_every: float | None = REAP_EVERY  # seconds between reaper rounds; None: no reaper (tests)
     _children: list[_Child] = field(default_factory=list)
     _reaper: Reaper | None = None
+    _deliverer: Deliverer | None = None
 
     def __post_init__(self) -> None:
         pick = free_port if self.ephemeral else None
@@ -256,6 +258,9 @@ class Sandbox:
                 from sandbox.episodes.reaper import Reaper  # the episode store and scoring: not for every CLI command
 
                 self._reaper = Reaper(self.home, self.reap_every, self.home.run_dir / "reaper.log").start()
+            from sandbox.webhooks.deliverer import Deliverer  # the fakes' webhook events, to the agents' endpoints
+
+            self._deliverer = Deliverer(self.home).start()
             self._write_ports()  # last: ports.json says everything is up
         except BaseException:
             self.stop()
@@ -276,6 +281,9 @@ class Sandbox:
         if self._reaper is not None:
             self._reaper.stop()  # first: a round finishing an episode is let to end, not cut off
             self._reaper = None
+        if self._deliverer is not None:
+            self._deliverer.stop()
+            self._deliverer = None
         _stop(self._children)
         self._children.clear()
         try:

@@ -1,0 +1,409 @@
+"""The deliverer: sends the fakes' pending webhook deliveries to the agents' endpoints.
+
+One per sandbox, a thread of the process that runs it (`sandbox up`, the embedded sandbox of
+`sandbox run`), like the reaper. Every `poll_s` it looks at the live episodes whose service
+databases changed (or that have a retry or a held delivery due) and sends what is pending, oldest
+first, signed as the vendor signs it (signing.py). Per attempt:
+
+- the URL is checked again (urls.py): an endpoint can only be the agent's own loopback and never a
+  port of the sandbox; an episode whose agent runs isolated is refused (its loopback is inside its
+  network namespace, and the host's loopback is not the agent's: delivering there would hand a
+  contained agent a way to reach host services);
+- the episode's fault profile acts through its `via: webhook` rules (engine.py's `decide`, with its
+  own counters): `latency` holds the delivery, `reorder` holds it until the next one to the same
+  endpoint has gone, `duplicate` sends it again, `reset` drops it before the agent answers;
+- the attempt and the agent's answer are a `deliveries` row of the episode ledger (outbox.py), each
+  fault a `faults` row naming the delivery; a 2xx marks the outbox row delivered, anything else is
+  retried as Stripe does (a few times, backing off), then marked failed.
+
+Nothing is lost if the process dies: the outbox row stays pending until an answer is written, and
+the next deliverer sends it again (at least once, as the vendors promise). The fault counters are
+rebuilt from the ledger's deliveries, so a resumed episode meets the same faults.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sandbox.episodes.ledger import Ledger
+from sandbox.episodes.store import Episode, EpisodeStore
+from sandbox.faults.engine import Call, EpisodeFaults, Firing, latency_ms
+from sandbox.faults.registry import load_profile
+from sandbox.home import Home
+from sandbox.webhooks.outbox import ensure_deliveries_table
+from sandbox.webhooks.signing import stripe_signature
+from sandbox.webhooks.urls import EndpointURLError, Target, check_endpoint_url, sandbox_ports
+
+log = logging.getLogger(__name__)
+
+SERVICES = ("payments",)  # the fakes that raise webhook events
+POLL_S = 0.05
+# Stripe test mode retries a failed delivery three times, hours apart; the sandbox keeps the count
+# and compresses the waits so an episode sees its retries.
+RETRY_WAITS_S = (1.0, 5.0, 25.0)
+SEND_TIMEOUT_S = 10.0  # Stripe gives an endpoint a few seconds; an agent that never answers is a failure
+HOLD_MAX_S = 5.0  # a reordered delivery waits this long for a next one before it goes anyway
+MAX_ANSWER_BYTES = 64 * 1024  # what is read of the agent's answer
+USER_AGENT = {"stripe": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"}
+
+
+@dataclass
+class _Held:
+    """A delivery decided on and waiting: for its latency, or for the next one to its endpoint."""
+
+    row: sqlite3.Row
+    firings: list[Firing]
+    not_before: float
+    after_next: bool
+    since: float
+
+
+@dataclass
+class _EpisodeState:
+    episode: Episode
+    ledger: Ledger
+    dbs: dict[str, sqlite3.Connection]
+    faults: EpisodeFaults | None
+    clock_start: int
+    isolated: bool
+    stamps: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    held: dict[tuple[str, int], _Held] = field(default_factory=dict)
+    next_due: float = 0.0  # wall time of the earliest retry known to be waiting (0: none)
+
+    def close(self) -> None:
+        for conn in self.dbs.values():
+            conn.close()
+        self.ledger.close()
+
+
+class Deliverer:
+    """`Deliverer(home).start()` ... `.stop()`; `run_once()` for one round (tests, tools)."""
+
+    def __init__(self, home: Home, *, poll_s: float = POLL_S, retry_waits: tuple[float, ...] = RETRY_WAITS_S,
+                 hold_max_s: float = HOLD_MAX_S, send_timeout_s: float = SEND_TIMEOUT_S,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.home = home
+        self.poll_s = poll_s
+        self.retry_waits = retry_waits
+        self.hold_max_s = hold_max_s
+        self.send_timeout_s = send_timeout_s
+        self.clock = clock
+        self._states: dict[str, _EpisodeState] = {}
+        self._dormant: dict[str, tuple[Any, ...]] = {}  # episode -> its databases' stamps when it had no endpoint
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._store: EpisodeStore | None = None
+
+    # -- the thread ------------------------------------------------------------------------------
+
+    def start(self) -> Deliverer:
+        self._thread = threading.Thread(target=self._loop, name="webhook-deliverer", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.send_timeout_s + 5)
+            self._thread = None
+        for state in self._states.values():
+            state.close()
+        self._states.clear()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # noqa: BLE001 - one bad round must not end deliveries for every episode
+                log.exception("webhook delivery round failed")
+            self._stop.wait(self.poll_s)
+
+    # -- one round -------------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Send what is due in every live episode; returns how many attempts were made."""
+        if self._store is None:
+            self._store = EpisodeStore(self.home)
+        live = {ep.id: ep for ep in self._store.live_episodes()}
+        for gone in set(self._states) - set(live):
+            self._states.pop(gone).close()
+        for gone in set(self._dormant) - set(live):
+            del self._dormant[gone]
+        sent = 0
+        for episode in live.values():
+            state = self._states.get(episode.id) or self._wake(episode)
+            if state is not None:
+                sent += self._pump(state)
+        return sent
+
+    def _wake(self, episode: Episode) -> _EpisodeState | None:
+        """The episode's delivery state once it has a webhook endpoint. Most episodes never register
+        one: they cost a stat per round and hold no file open (a home has hundreds of live episodes)."""
+        stamps = tuple(_stamp(self.home.service_db(episode.id, s)) for s in SERVICES)
+        if self._dormant.get(episode.id) == stamps:
+            return None
+        if not any(_has_endpoints(self.home.service_db(episode.id, s)) for s in SERVICES):
+            self._dormant[episode.id] = stamps
+            return None
+        self._dormant.pop(episode.id, None)
+        return self._open(episode)
+
+    def _open(self, episode: Episode) -> _EpisodeState:
+        dbs = {}
+        for service in SERVICES:
+            path = self.home.service_db(episode.id, service)
+            if _has_endpoints(path):
+                conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA busy_timeout=10000")
+                dbs[service] = conn
+        ledger = Ledger(self.home.ledger_path(episode.id))
+        ensure_deliveries_table(ledger.conn)
+        # A delivery begun but never answered (the process died): it is sent again; say so.
+        ledger.conn.execute("UPDATE deliveries SET outcome='error', error=? WHERE outcome='pending'",
+                            ("the deliverer stopped before the endpoint answered; the delivery is sent again",))
+        meta = ledger.meta()
+        faults = _webhook_faults(episode)
+        state = _EpisodeState(episode, ledger, dbs, faults, int(meta.get("clock_start", episode.clock_start)),
+                              bool(meta.get("agent_isolated")))
+        if faults is not None:
+            for row in ledger.conn.execute("SELECT service, url, clock FROM deliveries WHERE copy=0 ORDER BY id"):
+                faults.decide(_call(row[0], row[1], row[2], state.clock_start))  # the counters as they were
+        self._states[episode.id] = state
+        return state
+
+    def _pump(self, state: _EpisodeState) -> int:
+        now = self.clock()
+        sent = 0
+        for service, conn in state.dbs.items():
+            stamp = _stamp(self.home.service_db(state.episode.id, service))
+            due = state.next_due and state.next_due <= now
+            if stamp == state.stamps.get(service) and not due and not state.held:
+                continue  # nothing new written, no retry due, nothing held: one stat instead of a query
+            state.stamps[service] = stamp
+            rows = conn.execute(
+                "SELECT * FROM _webhook_outbox WHERE state='pending' AND next_attempt_at <= ? ORDER BY id", (now,)
+            ).fetchall()
+            for row in rows:
+                if (service, row["id"]) in state.held:
+                    continue
+                firings = state.faults.decide(_call(service, row["url"], row["created"], state.clock_start)) \
+                    if state.faults is not None else []
+                kinds = {f.rule.action.kind for f in firings}
+                delay = sum(latency_ms(f) for f in firings if f.rule.action.kind == "latency") / 1000.0
+                if "reorder" in kinds or delay:
+                    state.held[(service, row["id"])] = _Held(row, firings, now + delay, "reorder" in kinds, now)
+                    continue
+                sent += self._attempt(state, service, row, firings)
+                sent += self._release(state, service, now, endpoint=row["endpoint_id"], before=row["id"])
+            sent += self._release(state, service, now)
+            pending = conn.execute("SELECT MIN(next_attempt_at) FROM _webhook_outbox WHERE state='pending'"
+                                   " AND next_attempt_at > ?", (now,)).fetchone()[0]
+            state.next_due = pending or 0.0
+        return sent
+
+    def _release(self, state: _EpisodeState, service: str, now: float, *, endpoint: str | None = None,
+                 before: int | None = None) -> int:
+        """Send held deliveries that may go: after a later one to their endpoint went (reorder), once
+        their latency passed, or when they have waited `hold_max_s` for a next one that never came."""
+        sent = 0
+        for key in sorted(k for k in state.held if k[0] == service):
+            held = state.held[key]
+            if held.not_before > now:
+                continue
+            if held.after_next:
+                followed = endpoint is not None and held.row["endpoint_id"] == endpoint and key[1] < (before or 0)
+                if not followed and now - held.since < self.hold_max_s:
+                    continue
+            del state.held[key]
+            sent += self._attempt(state, service, held.row, held.firings)
+        return sent
+
+    # -- one attempt -----------------------------------------------------------------------------
+
+    def _attempt(self, state: _EpisodeState, service: str, row: sqlite3.Row, firings: list[Firing]) -> int:
+        attempt = row["attempts"] + 1
+        names = [f.rule.name for f in firings]
+        kinds = {f.rule.action.kind for f in firings}
+        copies = 1 + sum(f.rule.action.params.get("copies", 1) for f in firings if f.rule.action.kind == "duplicate")
+        refusal = self._refusal(state, row["url"])
+        first_id = None
+        answered: int | None = None
+        if refusal is not None:
+            first_id = self._write(state, service, row, attempt, 0, [], None, outcome="refused", error=refusal,
+                                   faults=names)
+        elif "reset" in kinds:
+            first_id = self._write(state, service, row, attempt, 0, [], None, outcome="faulted",
+                                   error="connection reset before the endpoint answered (injected fault)", faults=names)
+        else:
+            for copy in range(copies):
+                delivery_id, status = self._send(state, service, row, attempt, copy, names)
+                first_id = first_id or delivery_id
+                answered = status if copy == 0 else answered
+        for firing in firings:
+            detail = {"rule_index": firing.rule.index, "call": firing.n, "delivery": first_id,
+                      "event": row["event_id"], "event_type": row["event_type"], "url": row["url"]}
+            if firing.rule.action.kind == "latency":
+                detail["delay_ms"] = latency_ms(firing)
+            if firing.rule.action.kind == "duplicate":
+                detail["copies"] = copies - 1
+            state.ledger.record_fault(None, firing.rule.name, firing.rule.action.kind, detail)
+        self._settle(state, service, row, attempt, answered, final=refusal is not None)
+        return 1
+
+    def _refusal(self, state: _EpisodeState, url: str) -> str | None:
+        if state.isolated:
+            return ("the agent runs isolated in its own network namespace: its loopback is not the host's, and the"
+                    " sandbox does not deliver webhooks into the namespace yet; run it with --no-isolate to receive"
+                    " them")
+        try:
+            check_endpoint_url(url, sandbox_ports(self.home.ports_file))
+        except EndpointURLError as exc:
+            return f"refused: {exc}"
+        return None
+
+    def _send(self, state: _EpisodeState, service: str, row: sqlite3.Row, attempt: int, copy: int,
+              faults: list[str]) -> tuple[int, int | None]:
+        target = check_endpoint_url(row["url"])
+        body = bytes(row["body"])
+        headers = [
+            ("Host", target.host_header),
+            ("User-Agent", USER_AGENT[row["scheme"]]),
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Accept", "*/*; q=0.5, application/xml"),
+            ("Cache-Control", "no-cache"),
+            ("Stripe-Signature", stripe_signature(row["secret"], body, int(self.clock()))),
+        ]
+        delivery_id = self._write(state, service, row, attempt, copy, headers, body, outcome="pending", faults=faults)
+        started = time.monotonic()
+        status, answer_headers, answer, error = _post(target, headers, body, self.send_timeout_s)
+        if status is None:
+            outcome = "failed"
+        else:
+            outcome = "delivered" if 200 <= status < 300 else "failed"
+        redact = state.ledger.redactor.text if state.ledger.redactor is not None else (lambda s: s)
+        kept = redact(answer.decode("utf-8", "replace")).encode() if answer else answer
+        state.ledger.conn.execute(
+            "UPDATE deliveries SET status=?, response_headers=?, response_body=?, error=?, outcome=?, duration_ms=?"
+            " WHERE id=?",
+            (status, json.dumps(answer_headers), kept, error, outcome, round((time.monotonic() - started) * 1000, 3),
+             delivery_id),
+        )
+        return delivery_id, status
+
+    def _write(self, state: _EpisodeState, service: str, row: sqlite3.Row, attempt: int, copy: int,
+               headers: list[tuple[str, str]], body: bytes | None, *, outcome: str, error: str | None = None,
+               faults: list[str]) -> int:
+        redact = state.ledger.redactor.text if state.ledger.redactor is not None else (lambda s: s)
+        kept = redact(body[: state.ledger.body_cap].decode("utf-8", "replace")).encode() if body else None
+        cur = state.ledger.conn.execute(
+            "INSERT INTO deliveries (service, outbox_id, event_id, event_type, endpoint_id, attempt, copy, url,"
+            " request_headers, request_body, outcome, error, faults, clock, started_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (service, row["id"], row["event_id"], row["event_type"], row["endpoint_id"], attempt, copy, row["url"],
+             json.dumps(headers), kept, outcome, error, json.dumps(faults), row["created"], time.time()),
+        )
+        return int(cur.lastrowid)
+
+    def _settle(self, state: _EpisodeState, service: str, row: sqlite3.Row, attempt: int, status: int | None,
+                *, final: bool) -> None:
+        """The outbox row after an attempt: delivered on a 2xx; else retried after the next wait, or failed."""
+        conn = state.dbs[service]
+        if status is not None and 200 <= status < 300:
+            new_state, next_at = "delivered", 0.0
+        elif final or attempt > len(self.retry_waits):
+            new_state, next_at = "failed", 0.0
+        else:
+            new_state, next_at = "pending", self.clock() + self.retry_waits[attempt - 1]
+        # Only a row still pending: an endpoint deleted meanwhile has canceled it.
+        conn.execute("UPDATE _webhook_outbox SET state=?, attempts=?, next_attempt_at=?, last_status=?"
+                     " WHERE id=? AND state='pending'", (new_state, attempt, next_at, status, row["id"]))
+
+
+def _post(target: Target, headers: list[tuple[str, str]], body: bytes, timeout: float
+          ) -> tuple[int | None, list[tuple[str, str]], bytes, str | None]:
+    """POST `body` to the agent's endpoint; (status, headers, the answer's first bytes, error)."""
+    conn = http.client.HTTPConnection(target.address, target.port, timeout=timeout)
+    try:
+        conn.putrequest("POST", target.path, skip_host=True, skip_accept_encoding=True)
+        for name, value in headers:
+            conn.putheader(name, value)
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        response = conn.getresponse()
+        answer = response.read(MAX_ANSWER_BYTES)
+        return response.status, list(response.getheaders()), answer, None
+    except (OSError, http.client.HTTPException) as exc:
+        return None, [], b"", f"{type(exc).__name__}: {exc}"
+    finally:
+        conn.close()
+
+
+def _call(service: str, url: str, clock: int, clock_start: int) -> Call:
+    parts = urlsplit(url)
+    return Call(host=(parts.hostname or ""), method="POST", path=parts.path or "/", service=service,
+                clock_s=float(clock - clock_start), via="webhook")
+
+
+def _webhook_faults(episode: Episode) -> EpisodeFaults | None:
+    """The episode's profile, for its `via: webhook` rules (None without a profile or without such rules)."""
+    if not episode.faults:
+        return None
+    try:
+        profile = load_profile(episode.faults)
+    except Exception:  # noqa: BLE001 - validated when the episode was made; a file changed since is logged
+        log.exception("episode %s: fault profile %s does not load; webhooks go without faults", episode.id,
+                      episode.faults)
+        return None
+    if not any(rule.match.via == "webhook" for rule in profile.rules):
+        return None
+    return EpisodeFaults(profile, episode.fault_seed)
+
+
+def _has_endpoints(path: Path) -> bool:
+    """Has the agent registered a webhook endpoint in this service database (and may it have deliveries)?"""
+    if not path.exists():
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    except sqlite3.Error:
+        return False
+    try:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name='_webhook_outbox'").fetchone() is None:
+            return False
+        return conn.execute("SELECT 1 FROM _webhook_outbox UNION ALL SELECT 1 FROM webhook_endpoints LIMIT 1"
+                            ).fetchone() is not None
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+
+
+def _stamp(path: Path) -> tuple[int, int, int, int]:
+    """What changes when the database is written (the WAL grows or is checkpointed into the file)."""
+    stats = []
+    for p in (path, Path(f"{path}-wal")):
+        try:
+            st = p.stat()
+            stats += [st.st_mtime_ns, st.st_size]
+        except OSError:
+            stats += [0, 0]
+    return tuple(stats)  # type: ignore[return-value]
+
+
+def payload_of(delivery: dict[str, Any]) -> dict[str, Any]:
+    """The event a delivery row carried (its request body), parsed."""
+    return json.loads(delivery["request_body"])
