@@ -26,6 +26,8 @@ _WHAT = {
                                                   not in d else f"the write was applied, the agent got {d['status']}")
                              + ")",
     "html": lambda d: f"UI nuisance ({'; '.join(d.get('changes') or [])})",
+    "duplicate": lambda d: f"a duplicated delivery ({d.get('copies', 1)} more)",
+    "reorder": lambda d: "an out-of-order delivery (held until the next one went)",
 }
 
 
@@ -45,6 +47,8 @@ def fault_notes(faults: list[dict[str, Any]], exchanges: list[dict[str, Any]], *
     for fault in faults:
         n, row = calls.get(fault["exchange_id"], (None, None))
         where = f"call {n} ({row['method']} {row['path']})" if row else "a call"
+        if "delivery" in fault["detail"]:  # a webhook delivery to the agent, not one of its calls
+            where = f"the webhook delivery of {fault['detail'].get('event_type')} to {fault['detail'].get('url')}"
         notes.append(f"fault: {describe_fault(fault)} hit {where} [rule {fault['rule']!r}]")
     shown = notes[:MAX_NOTES]
     if len(notes) > MAX_NOTES:

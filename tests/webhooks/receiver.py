@@ -66,7 +66,7 @@ def receiver(path: str = "/hooks") -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state["receiver"] = Receiver(f"http://127.0.0.1:{server.server_port}{path}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield state["receiver"]

@@ -14,6 +14,7 @@ import pytest
 import stripe
 
 from sandbox.episodes.store import Episode, EpisodeStore
+from sandbox.faults.notes import fault_notes
 from sandbox.home import Home
 from sandbox.webhooks.deliverer import Deliverer
 from sandbox.webhooks.outbox import delivered_events, deliveries
@@ -176,7 +177,10 @@ def _chaos_run(env: World) -> tuple[list[tuple], list[tuple], list[tuple]]:
                 for r in env.deliveries(episode)]
         with env.store.ledger(episode.id) as ledger:
             faults = [(f["rule"], f["action"]) for f in ledger.faults()]
+            notes = fault_notes(ledger.faults(), ledger.exchanges())
             exchanges = ledger.exchanges()
+        assert f"fault: a duplicated delivery (1 more) hit the webhook delivery of refund.created to {hook.url}" \
+               f" [rule 'twice']" in notes
         assert all(e["status"] == 200 for e in exchanges)  # the agent's own calls met no webhook rule
         assert all(f[0] != "agent" for f in faults)
         return arrived, rows, faults
