@@ -78,6 +78,7 @@ class _EpisodeState:
     isolated: bool
     stamps: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     held: dict[tuple[str, int], _Held] = field(default_factory=dict)
+    last_sent: dict[tuple[str, str], int] = field(default_factory=dict)  # (service, endpoint) -> newest outbox id sent
     next_due: float = 0.0  # wall time of the earliest retry known to be waiting (0: none)
 
     def close(self) -> None:
@@ -208,34 +209,39 @@ class Deliverer:
                     state.held[(service, row["id"])] = _Held(row, firings, now + delay, "reorder" in kinds, now)
                     continue
                 sent += self._attempt(state, service, row, firings)
-                sent += self._release(state, service, now, endpoint=row["endpoint_id"], before=row["id"])
+                sent += self._release(state, service, now)
             sent += self._release(state, service, now)
             pending = conn.execute("SELECT MIN(next_attempt_at) FROM _webhook_outbox WHERE state='pending'"
                                    " AND next_attempt_at > ?", (now,)).fetchone()[0]
             state.next_due = pending or 0.0
         return sent
 
-    def _release(self, state: _EpisodeState, service: str, now: float, *, endpoint: str | None = None,
-                 before: int | None = None) -> int:
-        """Send held deliveries that may go: after a later one to their endpoint went (reorder), once
-        their latency passed, or when they have waited `hold_max_s` for a next one that never came."""
+    def _release(self, state: _EpisodeState, service: str, now: float) -> int:
+        """Send held deliveries that may go: once their latency passed and, for a reordered one, once
+        a later delivery to its endpoint went (or it waited `hold_max_s` for one that never came)."""
         sent = 0
-        for key in sorted(k for k in state.held if k[0] == service):
-            held = state.held[key]
-            if held.not_before > now:
-                continue
-            if held.after_next:
-                followed = endpoint is not None and held.row["endpoint_id"] == endpoint and key[1] < (before or 0)
-                if not followed and now - held.since < self.hold_max_s:
+        released = True
+        while released:  # a released delivery may be the later one another held delivery waits for
+            released = False
+            for key in sorted(k for k in state.held if k[0] == service):
+                held = state.held[key]
+                if held.not_before > now:
                     continue
-            del state.held[key]
-            sent += self._attempt(state, service, held.row, held.firings)
+                if held.after_next:
+                    followed = state.last_sent.get((service, held.row["endpoint_id"]), 0) > key[1]
+                    if not followed and now - held.since < self.hold_max_s:
+                        continue
+                del state.held[key]
+                sent += self._attempt(state, service, held.row, held.firings)
+                released = True
         return sent
 
     # -- one attempt -----------------------------------------------------------------------------
 
     def _attempt(self, state: _EpisodeState, service: str, row: sqlite3.Row, firings: list[Firing]) -> int:
         attempt = row["attempts"] + 1
+        sent_key = (service, row["endpoint_id"])
+        state.last_sent[sent_key] = max(state.last_sent.get(sent_key, 0), row["id"])
         names = [f.rule.name for f in firings]
         kinds = {f.rule.action.kind for f in firings}
         copies = 1 + sum(f.rule.action.params.get("copies", 1) for f in firings if f.rule.action.kind == "duplicate")
