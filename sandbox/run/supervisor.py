@@ -47,6 +47,7 @@ DEFAULT_PORTS = {
     "proxy": 8080,
     "control": 8090,
     "services": {"payments": 8101, "helpdesk": 8102, "chat": 8103, "code": 8104},
+    "webhooks": 8091,  # the mailbox isolated agents' relays fetch webhook deliveries from
 }
 START_TIMEOUT = 30.0
 REAP_EVERY = 30.0  # seconds between reaper rounds: limits are minutes to hours, a round is a query per live episode
@@ -194,6 +195,7 @@ class Sandbox:
     proxy_port: int | None = None
     control_port: int | None = None
     service_ports: dict[str, int] = field(default_factory=dict)
+    webhooks_port: int | None = None
     allow_hosts: tuple[str, ...] = ()
     workers: int = 2
     ephemeral: bool = False  # pick free ports instead of the defaults (tests, demo)
@@ -206,13 +208,15 @@ class Sandbox:
         pick = free_port if self.ephemeral else None
         self.proxy_port = self.proxy_port or (pick() if pick else DEFAULT_PORTS["proxy"])
         self.control_port = self.control_port or (pick() if pick else DEFAULT_PORTS["control"])
+        self.webhooks_port = self.webhooks_port or (pick() if pick else DEFAULT_PORTS["webhooks"])
         for i, service in enumerate(service_ids()):
             if service not in self.service_ports:
                 self.service_ports[service] = pick() if pick else DEFAULT_PORTS["services"].get(service, 8101 + i)
 
     @property
     def ports(self) -> dict[str, Any]:
-        return {"proxy": self.proxy_port, "control": self.control_port, "services": dict(self.service_ports)}
+        return {"proxy": self.proxy_port, "control": self.control_port, "services": dict(self.service_ports),
+                "webhooks": self.webhooks_port}
 
     def _plan(self) -> list[_Child]:
         py = [sys.executable, "-m"]
@@ -245,7 +249,8 @@ class Sandbox:
         return children
 
     def start(self) -> Sandbox:
-        for name, port in [("proxy", self.proxy_port), ("control", self.control_port), *self.service_ports.items()]:
+        for name, port in [("proxy", self.proxy_port), ("control", self.control_port), ("webhooks", self.webhooks_port),
+                           *self.service_ports.items()]:
             if _port_open(port):
                 raise ConfigError(
                     f"port {port} for {name} is already in use on 127.0.0.1",
@@ -260,7 +265,7 @@ class Sandbox:
                 self._reaper = Reaper(self.home, self.reap_every, self.home.run_dir / "reaper.log").start()
             from sandbox.webhooks.deliverer import Deliverer  # the fakes' webhook events, to the agents' endpoints
 
-            self._deliverer = Deliverer(self.home).start()
+            self._deliverer = Deliverer(self.home, mailbox_port=self.webhooks_port).start()
             self._write_ports()  # last: ports.json says everything is up
         except BaseException:
             self.stop()

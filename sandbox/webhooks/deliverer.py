@@ -6,9 +6,11 @@ databases changed (or that have a retry or a held delivery due) and sends what i
 first, signed as the vendor signs it (signing.py). Per attempt:
 
 - the URL is checked again (urls.py): an endpoint can only be the agent's own loopback and never a
-  port of the sandbox; an episode whose agent runs isolated is refused (its loopback is inside its
-  network namespace, and the host's loopback is not the agent's: delivering there would hand a
-  contained agent a way to reach host services);
+  port of the sandbox;
+- an agent that runs isolated (the runner marks its ledger before it starts) listens on its
+  namespace's loopback, not the host's: posting to the host's 127.0.0.1 would hand a contained agent
+  a way to reach host services. Its deliveries go to the mailbox (mailbox.py), which the relay
+  inside the namespace polls through the gate, and the relay posts them on the agent's loopback;
 - the episode's fault profile acts through its `via: webhook` rules (engine.py's `decide`, with its
   own counters): `latency` holds the delivery, `reorder` holds it until the next one to the same
   endpoint has gone, `duplicate` sends it again, `reset` drops it before the agent answers;
@@ -40,6 +42,7 @@ from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.faults.engine import Call, EpisodeFaults, Firing, latency_ms
 from sandbox.faults.registry import load_profile
 from sandbox.home import Home
+from sandbox.webhooks.mailbox import Mailbox, MailboxServer
 from sandbox.webhooks.outbox import ensure_deliveries_table
 from sandbox.webhooks.signing import stripe_signature
 from sandbox.webhooks.urls import EndpointURLError, Target, check_endpoint_url, sandbox_ports
@@ -92,7 +95,9 @@ class Deliverer:
 
     def __init__(self, home: Home, *, poll_s: float = POLL_S, retry_waits: tuple[float, ...] = RETRY_WAITS_S,
                  hold_max_s: float = HOLD_MAX_S, send_timeout_s: float = SEND_TIMEOUT_S,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, mailbox_port: int | None = None) -> None:
+        """`mailbox_port`: where isolated agents' relays fetch their deliveries (mailbox.py); None:
+        no mailbox, and isolated agents get none."""
         self.home = home
         self.poll_s = poll_s
         self.retry_waits = retry_waits
@@ -104,10 +109,18 @@ class Deliverer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._store: EpisodeStore | None = None
+        self.mailbox = Mailbox() if mailbox_port is not None else None
+        self._mailbox_server = MailboxServer(home, self.mailbox, mailbox_port) if self.mailbox is not None else None
+
+    @property
+    def mailbox_port(self) -> int | None:
+        return self._mailbox_server.port if self._mailbox_server is not None else None
 
     # -- the thread ------------------------------------------------------------------------------
 
     def start(self) -> Deliverer:
+        if self._mailbox_server is not None:
+            self._mailbox_server.start()
         self._thread = threading.Thread(target=self._loop, name="webhook-deliverer", daemon=True)
         self._thread.start()
         return self
@@ -117,6 +130,9 @@ class Deliverer:
         if self._thread is not None:
             self._thread.join(timeout=self.send_timeout_s + 5)
             self._thread = None
+        if self._mailbox_server is not None:
+            self._mailbox_server.stop()
+            self._mailbox_server = None
         for state in self._states.values():
             state.close()
         self._states.clear()
@@ -271,10 +287,9 @@ class Deliverer:
         return 1
 
     def _refusal(self, state: _EpisodeState, url: str) -> str | None:
-        if state.isolated:
-            return ("the agent runs isolated in its own network namespace: its loopback is not the host's, and the"
-                    " sandbox does not deliver webhooks into the namespace yet; run it with --no-isolate to receive"
-                    " them")
+        if state.isolated and self.mailbox is None:
+            return ("the agent runs isolated in its own network namespace: its loopback is not the host's, and"
+                    " this deliverer has no mailbox for the namespace's relay (Deliverer(mailbox_port=...))")
         try:
             check_endpoint_url(url, sandbox_ports(self.home.ports_file))
         except EndpointURLError as exc:
@@ -295,7 +310,12 @@ class Deliverer:
         ]
         delivery_id = self._write(state, service, row, attempt, copy, headers, body, outcome="pending", faults=faults)
         started = time.monotonic()
-        status, answer_headers, answer, error = _post(target, headers, body, self.send_timeout_s)
+        if state.isolated and self.mailbox is not None:
+            # Never the host's loopback: the relay in the agent's namespace posts it there, on the agent's own.
+            status, answer_headers, answer, error = self.mailbox.exchange(
+                state.episode.id, target.address, target.port, target.path, headers, body, self.send_timeout_s)
+        else:
+            status, answer_headers, answer, error = _post(target, headers, body, self.send_timeout_s)
         if status is None:
             outcome = "failed"
         else:

@@ -44,7 +44,7 @@ def sandbox_ports(ports_file: Path) -> set[int]:
         data = json.loads(ports_file.read_text())
     except (OSError, ValueError):
         return set()
-    ports = {data.get("proxy"), data.get("control"), *(data.get("services") or {}).values()}
+    ports = {data.get("proxy"), data.get("control"), data.get("webhooks"), *(data.get("services") or {}).values()}
     return {p for p in ports if isinstance(p, int)}
 
 
