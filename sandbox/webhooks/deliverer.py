@@ -44,20 +44,24 @@ from sandbox.faults.registry import load_profile
 from sandbox.home import Home
 from sandbox.webhooks.mailbox import Mailbox, MailboxServer
 from sandbox.webhooks.outbox import ensure_deliveries_table
-from sandbox.webhooks.signing import stripe_signature
+from sandbox.webhooks.signing import slack_signature, stripe_signature
 from sandbox.webhooks.urls import EndpointURLError, Target, check_endpoint_url, sandbox_ports
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("payments",)  # the fakes that raise webhook events
+SERVICES = ("payments", "chat")  # the fakes that raise webhook events
 POLL_S = 0.05
-# Stripe test mode retries a failed delivery three times, hours apart; the sandbox keeps the count
-# and compresses the waits so an episode sees its retries.
-RETRY_WAITS_S = (1.0, 5.0, 25.0)
-SEND_TIMEOUT_S = 10.0  # Stripe gives an endpoint a few seconds; an agent that never answers is a failure
+# The vendors' retries, their count kept and their waits compressed so an episode sees them: Stripe
+# test mode retries a failed delivery three times, hours apart; Slack three times, at once, after a
+# minute and after five (with X-Slack-Retry-Num and X-Slack-Retry-Reason).
+RETRY_WAITS_S = {"stripe": (1.0, 5.0, 25.0), "slack": (0.2, 1.0, 5.0)}
+# How long an endpoint may take to answer: Slack documents 3 seconds; Stripe's is longer.
+SEND_TIMEOUT_S = {"stripe": 10.0, "slack": 3.0}
+VERIFICATION = "url_verification"  # Slack's challenge: no faults, no retries, accepted only if echoed
 HOLD_MAX_S = 5.0  # a reordered delivery waits this long for a next one before it goes anyway
 MAX_ANSWER_BYTES = 64 * 1024  # what is read of the agent's answer
-USER_AGENT = {"stripe": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"}
+USER_AGENT = {"stripe": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+              "slack": "Slackbot 1.0 (+https://api.slack.com/robots)"}
 
 
 @dataclass
@@ -81,8 +85,9 @@ class _EpisodeState:
     isolated: bool
     stamps: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
     held: dict[tuple[str, int], _Held] = field(default_factory=dict)
-    last_sent: dict[tuple[str, str], int] = field(default_factory=dict)  # (service, endpoint) -> newest outbox id sent
-    next_due: float = 0.0  # wall time of the earliest retry known to be waiting (0: none)
+    last_sent: dict[tuple[str, str], int] = field(default_factory=dict)  # (service, endpoint) -> newest id sent
+    last_reason: dict[tuple[str, int], str] = field(default_factory=dict)  # outbox row -> why it last failed (Slack)
+    next_due: dict[str, float] = field(default_factory=dict)  # service -> wall time of its next retry
 
     def close(self) -> None:
         for conn in self.dbs.values():
@@ -93,16 +98,17 @@ class _EpisodeState:
 class Deliverer:
     """`Deliverer(home).start()` ... `.stop()`; `run_once()` for one round (tests, tools)."""
 
-    def __init__(self, home: Home, *, poll_s: float = POLL_S, retry_waits: tuple[float, ...] = RETRY_WAITS_S,
-                 hold_max_s: float = HOLD_MAX_S, send_timeout_s: float = SEND_TIMEOUT_S,
+    def __init__(self, home: Home, *, poll_s: float = POLL_S, retry_scale: float = 1.0,
+                 hold_max_s: float = HOLD_MAX_S, send_timeout_s: float | None = None,
                  clock: Callable[[], float] = time.time, mailbox_port: int | None = None) -> None:
-        """`mailbox_port`: where isolated agents' relays fetch their deliveries (mailbox.py); None:
-        no mailbox, and isolated agents get none."""
+        """`retry_scale` multiplies the vendors' retry waits (tests shorten them); `send_timeout_s`
+        overrides the vendors' answer timeouts. `mailbox_port`: where isolated agents' relays fetch
+        their deliveries (mailbox.py); None: no mailbox, and isolated agents get none."""
         self.home = home
         self.poll_s = poll_s
-        self.retry_waits = retry_waits
+        self.retry_waits = {scheme: tuple(w * retry_scale for w in waits) for scheme, waits in RETRY_WAITS_S.items()}
         self.hold_max_s = hold_max_s
-        self.send_timeout_s = send_timeout_s
+        self.send_timeouts = {scheme: send_timeout_s or limit for scheme, limit in SEND_TIMEOUT_S.items()}
         self.clock = clock
         self._states: dict[str, _EpisodeState] = {}
         self._dormant: dict[str, tuple[Any, ...]] = {}  # episode -> its databases' stamps when it had no endpoint
@@ -128,7 +134,7 @@ class Deliverer:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=self.send_timeout_s + 5)
+            self._thread.join(timeout=max(self.send_timeouts.values()) + 5)
             self._thread = None
         if self._mailbox_server is not None:
             self._mailbox_server.stop()
@@ -172,7 +178,7 @@ class Deliverer:
         stamps = tuple(_stamp(self.home.service_db(episode.id, s)) for s in SERVICES)
         if self._dormant.get(episode.id) == stamps:
             return None
-        if not any(_has_endpoints(self.home.service_db(episode.id, s)) for s in SERVICES):
+        if not any(_has_outbox_rows(self.home.service_db(episode.id, s)) for s in SERVICES):
             self._dormant[episode.id] = stamps
             return None
         self._dormant.pop(episode.id, None)
@@ -182,7 +188,7 @@ class Deliverer:
         dbs = {}
         for service in SERVICES:
             path = self.home.service_db(episode.id, service)
-            if _has_endpoints(path):
+            if path.exists():
                 conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
                 conn.row_factory = sqlite3.Row
                 conn.execute("PRAGMA busy_timeout=10000")
@@ -197,7 +203,8 @@ class Deliverer:
         state = _EpisodeState(episode, ledger, dbs, faults, int(meta.get("clock_start", episode.clock_start)),
                               bool(meta.get("agent_isolated")))
         if faults is not None:
-            for row in ledger.conn.execute("SELECT service, url, clock FROM deliveries WHERE copy=0 ORDER BY id"):
+            for row in ledger.conn.execute("SELECT service, url, clock FROM deliveries WHERE copy=0 AND"
+                                           " event_type != ? ORDER BY id", (VERIFICATION,)):
                 faults.decide(_call(row[0], row[1], row[2], state.clock_start))  # the counters as they were
         self._states[episode.id] = state
         return state
@@ -207,7 +214,7 @@ class Deliverer:
         sent = 0
         for service, conn in state.dbs.items():
             stamp = _stamp(self.home.service_db(state.episode.id, service))
-            due = state.next_due and state.next_due <= now
+            due = 0 < state.next_due.get(service, 0.0) <= now
             if stamp == state.stamps.get(service) and not due and not state.held:
                 continue  # nothing new written, no retry due, nothing held: one stat instead of a query
             state.stamps[service] = stamp
@@ -218,7 +225,7 @@ class Deliverer:
                 if (service, row["id"]) in state.held:
                     continue
                 firings = state.faults.decide(_call(service, row["url"], row["created"], state.clock_start)) \
-                    if state.faults is not None else []
+                    if state.faults is not None and row["event_type"] != VERIFICATION else []
                 kinds = {f.rule.action.kind for f in firings}
                 delay = sum(latency_ms(f) for f in firings if f.rule.action.kind == "latency") / 1000.0
                 if "reorder" in kinds or delay:
@@ -229,7 +236,7 @@ class Deliverer:
             sent += self._release(state, service, now)
             pending = conn.execute("SELECT MIN(next_attempt_at) FROM _webhook_outbox WHERE state='pending'"
                                    " AND next_attempt_at > ?", (now,)).fetchone()[0]
-            state.next_due = pending or 0.0
+            state.next_due[service] = pending or 0.0
         return sent
 
     def _release(self, state: _EpisodeState, service: str, now: float) -> int:
@@ -263,7 +270,7 @@ class Deliverer:
         copies = 1 + sum(f.rule.action.params.get("copies", 1) for f in firings if f.rule.action.kind == "duplicate")
         refusal = self._refusal(state, row["url"])
         first_id = None
-        answered: int | None = None
+        accepted, status = False, None
         if refusal is not None:
             first_id = self._write(state, service, row, attempt, 0, [], None, outcome="refused", error=refusal,
                                    faults=names)
@@ -272,9 +279,9 @@ class Deliverer:
                                    error="connection reset before the endpoint answered (injected fault)", faults=names)
         else:
             for copy in range(copies):
-                delivery_id, status = self._send(state, service, row, attempt, copy, names)
-                first_id = first_id or delivery_id
-                answered = status if copy == 0 else answered
+                delivery_id, ok, answered = self._send(state, service, row, attempt, copy, names)
+                if copy == 0:  # the delivery itself decides; a duplicate's answer is only in the ledger
+                    first_id, accepted, status = delivery_id, ok, answered
         for firing in firings:
             detail = {"rule_index": firing.rule.index, "call": firing.n, "delivery": first_id,
                       "event": row["event_id"], "event_type": row["event_type"], "url": row["url"]}
@@ -283,7 +290,7 @@ class Deliverer:
             if firing.rule.action.kind == "duplicate":
                 detail["copies"] = copies - 1
             state.ledger.record_fault(None, firing.rule.name, firing.rule.action.kind, detail)
-        self._settle(state, service, row, attempt, answered, final=refusal is not None)
+        self._settle(state, service, row, attempt, accepted, status, final=refusal is not None)
         return 1
 
     def _refusal(self, state: _EpisodeState, url: str) -> str | None:
@@ -297,29 +304,29 @@ class Deliverer:
         return None
 
     def _send(self, state: _EpisodeState, service: str, row: sqlite3.Row, attempt: int, copy: int,
-              faults: list[str]) -> tuple[int, int | None]:
+              faults: list[str]) -> tuple[int, bool, int | None]:
+        """Send one copy; (its deliveries row, accepted?, the status the endpoint answered)."""
         target = check_endpoint_url(row["url"])
         body = bytes(row["body"])
-        headers = [
-            ("Host", target.host_header),
-            ("User-Agent", USER_AGENT[row["scheme"]]),
-            ("Content-Type", "application/json; charset=utf-8"),
-            ("Accept", "*/*; q=0.5, application/xml"),
-            ("Cache-Control", "no-cache"),
-            ("Stripe-Signature", stripe_signature(row["secret"], body, int(self.clock()))),
-        ]
+        headers = [("Host", target.host_header), ("User-Agent", USER_AGENT[row["scheme"]]),
+                   *_signed(row, body, int(self.clock()), attempt, state.last_reason.get((service, row["id"])))]
+        timeout = self.send_timeouts[row["scheme"]]
         delivery_id = self._write(state, service, row, attempt, copy, headers, body, outcome="pending", faults=faults)
         started = time.monotonic()
         if state.isolated and self.mailbox is not None:
             # Never the host's loopback: the relay in the agent's namespace posts it there, on the agent's own.
             status, answer_headers, answer, error = self.mailbox.exchange(
-                state.episode.id, target.address, target.port, target.path, headers, body, self.send_timeout_s)
+                state.episode.id, target.address, target.port, target.path, headers, body, timeout)
         else:
-            status, answer_headers, answer, error = _post(target, headers, body, self.send_timeout_s)
+            status, answer_headers, answer, error = _post(target, headers, body, timeout)
+        outcome = "delivered" if status is not None and 200 <= status < 300 else "failed"
         if status is None:
-            outcome = "failed"
+            state.last_reason[(service, row["id"])] = "http_timeout" if "timed out" in (error or "") \
+                else "connection_failed"
         else:
-            outcome = "delivered" if 200 <= status < 300 else "failed"
+            state.last_reason[(service, row["id"])] = "http_error"
+        if row["event_type"] == VERIFICATION and outcome == "delivered" and not _echoes(answer, body):
+            outcome, error = "failed", "the answer did not echo the url_verification challenge"
         redact = state.ledger.redactor.text if state.ledger.redactor is not None else (lambda s: s)
         kept = redact(answer.decode("utf-8", "replace")).encode() if answer else answer
         state.ledger.conn.execute(
@@ -328,7 +335,7 @@ class Deliverer:
             (status, json.dumps(answer_headers), kept, error, outcome, round((time.monotonic() - started) * 1000, 3),
              delivery_id),
         )
-        return delivery_id, status
+        return delivery_id, outcome == "delivered", status
 
     def _write(self, state: _EpisodeState, service: str, row: sqlite3.Row, attempt: int, copy: int,
                headers: list[tuple[str, str]], body: bytes | None, *, outcome: str, error: str | None = None,
@@ -344,19 +351,49 @@ class Deliverer:
         )
         return int(cur.lastrowid)
 
-    def _settle(self, state: _EpisodeState, service: str, row: sqlite3.Row, attempt: int, status: int | None,
-                *, final: bool) -> None:
-        """The outbox row after an attempt: delivered on a 2xx; else retried after the next wait, or failed."""
+    def _settle(self, state: _EpisodeState, service: str, row: sqlite3.Row, attempt: int, accepted: bool,
+                status: int | None, *, final: bool) -> None:
+        """The outbox row after an attempt: delivered if accepted (a 2xx; for Slack's challenge, its echo);
+        else retried after the vendor's next wait, or failed."""
         conn = state.dbs[service]
-        if status is not None and 200 <= status < 300:
+        waits = self.retry_waits[row["scheme"]]
+        if accepted:
             new_state, next_at = "delivered", 0.0
-        elif final or attempt > len(self.retry_waits):
+        elif final or attempt > len(waits) or row["event_type"] == VERIFICATION:
             new_state, next_at = "failed", 0.0
         else:
-            new_state, next_at = "pending", self.clock() + self.retry_waits[attempt - 1]
+            new_state, next_at = "pending", self.clock() + waits[attempt - 1]
         # Only a row still pending: an endpoint deleted meanwhile has canceled it.
         conn.execute("UPDATE _webhook_outbox SET state=?, attempts=?, next_attempt_at=?, last_status=?"
                      " WHERE id=? AND state='pending'", (new_state, attempt, next_at, status, row["id"]))
+
+
+def _signed(row: sqlite3.Row, body: bytes, timestamp: int, attempt: int, last_reason: str | None
+            ) -> list[tuple[str, str]]:
+    """The vendor's content and signature headers (and Slack's retry headers) for one attempt."""
+    if row["scheme"] == "slack":
+        headers = [("Content-Type", "application/json"), ("Accept", "*/*"),
+                   ("X-Slack-Request-Timestamp", str(timestamp)),
+                   ("X-Slack-Signature", slack_signature(row["secret"], body, timestamp))]
+        if attempt > 1:
+            headers += [("X-Slack-Retry-Num", str(attempt - 1)),
+                        ("X-Slack-Retry-Reason", last_reason or "connection_failed")]
+        return headers
+    return [("Content-Type", "application/json; charset=utf-8"), ("Accept", "*/*; q=0.5, application/xml"),
+            ("Cache-Control", "no-cache"), ("Stripe-Signature", stripe_signature(row["secret"], body, timestamp))]
+
+
+def _echoes(answer: bytes, body: bytes) -> bool:
+    """Did the endpoint answer Slack's challenge with it (as JSON, plain text or a form)?"""
+    challenge = json.loads(body)["challenge"]
+    text = answer.decode("utf-8", "replace").strip()
+    if text == challenge or text == f"challenge={challenge}":
+        return True
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and parsed.get("challenge") == challenge
 
 
 def _post(target: Target, headers: list[tuple[str, str]], body: bytes, timeout: float
@@ -399,8 +436,9 @@ def _webhook_faults(episode: Episode) -> EpisodeFaults | None:
     return EpisodeFaults(profile, episode.fault_seed)
 
 
-def _has_endpoints(path: Path) -> bool:
-    """Has the agent registered a webhook endpoint in this service database (and may it have deliveries)?"""
+def _has_outbox_rows(path: Path) -> bool:
+    """Has this service database ever had a delivery to make (the agent registered an endpoint and an
+    event followed)?"""
     if not path.exists():
         return False
     try:
@@ -410,8 +448,7 @@ def _has_endpoints(path: Path) -> bool:
     try:
         if conn.execute("SELECT 1 FROM sqlite_master WHERE name='_webhook_outbox'").fetchone() is None:
             return False
-        return conn.execute("SELECT 1 FROM _webhook_outbox UNION ALL SELECT 1 FROM webhook_endpoints LIMIT 1"
-                            ).fetchone() is not None
+        return conn.execute("SELECT 1 FROM _webhook_outbox LIMIT 1").fetchone() is not None
     except sqlite3.Error:
         return False
     finally:

@@ -49,7 +49,7 @@ class World:
                                    max_network_retries=0)
 
     def deliverer(self, **options) -> Deliverer:
-        options.setdefault("retry_waits", (0.05, 0.1, 0.2))
+        options.setdefault("retry_scale", 0.02)
         options.setdefault("hold_max_s", 0.3)
         options.setdefault("poll_s", 0.01)
         return Deliverer(self.home, **options)
