@@ -3,13 +3,15 @@ endpoint on its own loopback, registers it (`WebhookEndpoint.create`), refunds t
 its command line, and waits for `charge.refunded`; each event is checked with the stripe SDK's
 `Webhook.construct_event` and handled once per event id (Stripe delivers at least once: under the
 `webhook-chaos` profile the same event arrives twice and out of order). On the first
-`charge.refunded` it marks the charge's metadata with the event id.
+`charge.refunded` it marks the charge's metadata with the event id. With `--every-delivery` it
+marks the charge on every delivery instead, as a naive handler does (and is caught).
 
-    sandbox run --no-isolate --faults webhook-chaos refund-duplicate-charge -- \\
-        python examples/webhook_refund_agent.py ch_...
+    sandbox run --faults webhook-chaos examples/tasks/refund-webhook-ack.yaml -- \\
+        python examples/webhook_refund_agent.py
 """
 
 import os
+import re
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,13 +59,16 @@ endpoint = stripe.WebhookEndpoint.create(url=f"http://127.0.0.1:{server.server_p
                                          enabled_events=sorted(WANTED))
 secret = endpoint.secret
 
-charge_id = sys.argv[1]
+naive = "--every-delivery" in sys.argv
+named = [a for a in sys.argv[1:] if a.startswith("ch_")]
+charge_id = named[0] if named else re.search(r"refund charge (ch_\w+)", os.environ["SANDBOX_TASK_INSTRUCTION"]).group(1)
 refund = stripe.Refund.create(charge=charge_id, reason="duplicate")
 print(f"refunded {refund.amount} of {charge_id} ({refund.id})", flush=True)
 if not done.wait(timeout=20):
     print("no charge.refunded arrived", flush=True)
     sys.exit(1)
-first = next(e for e in arrived if e.type == "charge.refunded")
-stripe.Charge.modify(charge_id, metadata={"refund_event": first.id})
-print(f"acknowledged {first.id} on {charge_id}", flush=True)
+refunded = [e for e in arrived if e.type == "charge.refunded"]
+for event in refunded if naive else refunded[:1]:
+    stripe.Charge.modify(charge_id, metadata={"refund_event": event.id})
+    print(f"acknowledged {event.id} on {charge_id}", flush=True)
 server.shutdown()

@@ -11,11 +11,14 @@ from pathlib import Path
 
 from sandbox.episodes.store import EpisodeStore
 from sandbox.run.agent_env import agent_env
+from sandbox.run.runner import run_task
+from sandbox.tasks import load_task
 from sandbox.webhooks.outbox import deliveries
 from sandbox.world import world
 
 ROOT = Path(__file__).resolve().parents[2]
 FACT = world(7).facts["double_charge"]
+AGENT = ROOT / "examples" / "webhook_refund_agent.py"
 
 
 def _run(sandbox) -> tuple[list[str], list[tuple], list[tuple], list[tuple]]:
@@ -55,3 +58,21 @@ def test_an_agent_receives_its_refund_twice_and_out_of_order_and_acts_once(runni
     marked = [c for c in changes if c[0] == "charges" and "refund_event" in (c[3] or {}).get("metadata", "")]
     assert len(marked) == 1  # one acknowledgement for an event delivered twice
     assert _run(running_sandbox) == (out, sent, faults, changes)  # same seed, same everything
+
+
+TASK = load_task(ROOT / "examples" / "tasks" / "refund-webhook-ack.yaml")
+
+
+def test_the_webhook_task_passes_an_idempotent_handler_and_catches_a_naive_one(running_sandbox, tmp_path):
+    """A task that scores a reaction to charge.refunded: under webhook-chaos the event arrives twice;
+    handling each delivery as new acknowledges twice, which the task's count and verifier catch."""
+    good = run_task(TASK, [sys.executable, str(AGENT)], home=running_sandbox.home, ports=running_sandbox.ports,
+                    faults="webhook-chaos", log=tmp_path / "good.log", timeout=60)
+    assert good.score.success, (good.score.reasons, (tmp_path / "good.log").read_text())
+    assert any("acknowledged evt_" in r for r in good.score.reasons)
+    naive = run_task(TASK, [sys.executable, str(AGENT), "--every-delivery"], home=running_sandbox.home,
+                     ports=running_sandbox.ports, faults="webhook-chaos", log=tmp_path / "naive.log", timeout=60)
+    assert not naive.score.success
+    assert any("acknowledged 2 times" in r for r in naive.score.reasons), naive.score.reasons
+    assert any("fault: a duplicated delivery (1 more) hit the webhook delivery of charge.refunded" in r
+               for r in naive.score.reasons), naive.score.reasons
