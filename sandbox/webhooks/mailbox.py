@@ -107,7 +107,7 @@ class Mailbox:
 class MailboxServer:
     """The mailbox over HTTP on 127.0.0.1:`port` (0: any free port), one thread per request."""
 
-    def __init__(self, home: Home, mailbox: Mailbox, port: int = 0) -> None:
+    def __init__(self, home: Home, mailbox: Mailbox, port: int = 0, long_poll_s: float = LONG_POLL_S) -> None:
         self.mailbox = mailbox
         store = EpisodeStore(home)
         store_lock = threading.Lock()
@@ -150,7 +150,7 @@ class MailboxServer:
                 episode = self._episode()
                 if episode is None:
                     return None
-                letter = box.take(episode, LONG_POLL_S)
+                letter = box.take(episode, long_poll_s)
                 return self._reply(200, letter.wire()) if letter else self._reply(204)
 
             def do_POST(self) -> None:  # noqa: N802
