@@ -32,6 +32,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ RETRY_WAITS_S = {"stripe": (1.0, 5.0, 25.0), "slack": (0.2, 1.0, 5.0)}
 # How long an endpoint may take to answer: Slack documents 3 seconds; Stripe's is longer.
 SEND_TIMEOUT_S = {"stripe": 10.0, "slack": 3.0}
 VERIFICATION = "url_verification"  # Slack's challenge: no faults, no retries, accepted only if echoed
+WORKERS = 8  # episodes sending at once
 HOLD_MAX_S = 5.0  # a reordered delivery waits this long for a next one before it goes anyway
 MAX_ANSWER_BYTES = 64 * 1024  # what is read of the agent's answer
 USER_AGENT = {"stripe": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
@@ -111,6 +113,8 @@ class Deliverer:
         self.send_timeouts = {scheme: send_timeout_s or limit for scheme, limit in SEND_TIMEOUT_S.items()}
         self.clock = clock
         self._states: dict[str, _EpisodeState] = {}
+        self._busy: set[str] = set()  # episodes with a round on a worker now
+        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="webhook-episode")
         self._dormant: dict[str, tuple[Any, ...]] = {}  # episode -> its databases' stamps when it had no endpoint
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -136,6 +140,7 @@ class Deliverer:
         if self._thread is not None:
             self._thread.join(timeout=max(self.send_timeouts.values()) + 5)
             self._thread = None
+        self._pool.shutdown(wait=True, cancel_futures=True)
         if self._mailbox_server is not None:
             self._mailbox_server.stop()
             self._mailbox_server = None
@@ -149,28 +154,41 @@ class Deliverer:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.run_once()
+                self.run_once(wait=False)
             except Exception:  # noqa: BLE001 - one bad round must not end deliveries for every episode
                 log.exception("webhook delivery round failed")
             self._stop.wait(self.poll_s)
 
     # -- one round -------------------------------------------------------------------------------
 
-    def run_once(self) -> int:
-        """Send what is due in every live episode; returns how many attempts were made."""
+    def run_once(self, *, wait: bool = True) -> int:
+        """Send what is due in every live episode, each episode on a worker of its own at a time (an
+        endpoint that takes its full timeout holds up only its own episode). `wait`: until this
+        round's sends are done; returns how many attempts they made (0 when not waiting)."""
         if self._store is None:
             self._store = EpisodeStore(self.home)
         live = {ep.id: ep for ep in self._store.live_episodes()}
         for gone in set(self._states) - set(live):
-            self._states.pop(gone).close()
+            if gone not in self._busy:  # a round still running keeps its state until it ends
+                self._states.pop(gone).close()
         for gone in set(self._dormant) - set(live):
             del self._dormant[gone]
-        sent = 0
+        rounds = []
         for episode in live.values():
+            if episode.id in self._busy:
+                continue
             state = self._states.get(episode.id) or self._wake(episode)
             if state is not None:
-                sent += self._pump(state)
-        return sent
+                self._busy.add(episode.id)
+                future = self._pool.submit(self._pump, state)
+                future.add_done_callback(lambda done, ep=episode.id: self._finished(ep, done))
+                rounds.append(future)
+        return sum(f.result() for f in rounds) if wait else 0
+
+    def _finished(self, episode_id: str, done: Future) -> None:
+        self._busy.discard(episode_id)
+        if not done.cancelled() and done.exception() is not None:
+            log.error("webhook delivery for %s failed", episode_id, exc_info=done.exception())
 
     def _wake(self, episode: Episode) -> _EpisodeState | None:
         """The episode's delivery state once it has a webhook endpoint. Most episodes never register

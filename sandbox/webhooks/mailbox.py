@@ -89,6 +89,14 @@ class Mailbox:
             letter.taken = True
             return letter
 
+    def give_back(self, episode: str, letter: Letter) -> None:
+        """A letter whose taker vanished before it had it (the relay's connection broke): next in line again."""
+        with self._cond:
+            if (episode, letter.id) in self._out:
+                letter.taken = False
+                self._queues[episode].appendleft(letter)
+                self._cond.notify_all()
+
     def answer(self, episode: str, letter_id: int, result: dict[str, Any]) -> bool:
         with self._cond:
             letter = self._out.get((episode, letter_id))
@@ -130,13 +138,20 @@ class MailboxServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def _reply(self, status: int, payload: Any = None) -> None:
+            def _reply(self, status: int, payload: Any = None) -> bool:
+                """Answer; False if the caller is gone (a relay whose namespace ended mid-poll)."""
                 body = b"" if payload is None else json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    self.wfile.flush()
+                except OSError:
+                    self.close_connection = True
+                    return False
+                return True
 
             def _episode(self) -> str | None:
                 episode = episode_of(self.headers.get("Authorization"))
@@ -146,29 +161,38 @@ class MailboxServer:
 
             def do_GET(self) -> None:  # noqa: N802 - http.server's hook name
                 if self.path.split("?")[0] != "/v1/next":
-                    return self._reply(404, {"error": "GET /v1/next or POST /v1/answer/<id>"})
+                    self._reply(404, {"error": "GET /v1/next or POST /v1/answer/<id>"})
+                    return None
                 episode = self._episode()
                 if episode is None:
                     return None
                 letter = box.take(episode, long_poll_s)
-                return self._reply(200, letter.wire()) if letter else self._reply(204)
+                if letter is None:
+                    self._reply(204)
+                elif not self._reply(200, letter.wire()):
+                    box.give_back(episode, letter)
+                return None
 
             def do_POST(self) -> None:  # noqa: N802
                 parts = self.path.split("/")
                 length = int(self.headers.get("Content-Length") or 0)
                 if len(parts) != 4 or parts[1:3] != ["v1", "answer"] or not parts[3].isdigit() \
                         or length > 2 * MAX_ANSWER_BYTES:
-                    return self._reply(404, {"error": "POST /v1/answer/<id> with a JSON answer"})
+                    self._reply(404, {"error": "POST /v1/answer/<id> with a JSON answer"})
+                    return None
                 episode = self._episode()
                 if episode is None:
                     return None
                 try:
                     result = json.loads(self.rfile.read(length) or b"{}")
                 except ValueError:
-                    return self._reply(400, {"error": "the answer is not JSON"})
+                    self._reply(400, {"error": "the answer is not JSON"})
+                    return None
                 if not isinstance(result, dict) or not box.answer(episode, int(parts[3]), result):
-                    return self._reply(404, {"error": "no such delivery waiting for this episode"})
-                return self._reply(204)
+                    self._reply(404, {"error": "no such delivery waiting for this episode"})
+                    return None
+                self._reply(204)
+                return None
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -69,3 +69,18 @@ def test_bad_credentials_and_finished_episodes_are_refused(served):
 def test_nobody_takes_the_letter_and_the_deliverer_hears_why():
     status, _, _, error = Mailbox().exchange("ep1", "127.0.0.1", 9, "/", [], b"", timeout=0.05)
     assert status is None and "no relay" in error
+
+
+def test_a_letter_whose_taker_vanished_is_given_back():
+    mailbox = Mailbox()
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(
+        answer=mailbox.exchange("ep1", "127.0.0.1", 9, "/", [], b"", timeout=10)))
+    thread.start()
+    first = mailbox.take("ep1", wait=5)
+    mailbox.give_back("ep1", first)  # as the server does when the relay's connection broke
+    again = mailbox.take("ep1", wait=5)
+    assert again is first
+    assert mailbox.answer("ep1", again.id, {"status": 200})
+    thread.join(timeout=10)
+    assert result["answer"][0] == 200
