@@ -18,9 +18,9 @@ def basic(episode) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{episode.id}:{episode.token}".encode()).decode()}
 
 
-@pytest.fixture
-def served(tmp_path):
-    home = Home.resolve(tmp_path / "home")
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    home = Home.resolve(tmp_path_factory.mktemp("mailbox") / "home")
     store = EpisodeStore(home)
     mailbox = Mailbox()
     server = MailboxServer(home, mailbox, long_poll_s=0.3).start()
