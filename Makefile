@@ -30,6 +30,7 @@ bench: $(STAMP)  ## measure; results land in bench/results/
 	$(BIN)/python bench/bench_eval.py
 	$(BIN)/python bench/bench_limits.py
 	$(BIN)/python bench/bench_isolation.py
+	$(BIN)/python bench/bench_webhooks.py
 
 up: $(STAMP)
 	$(BIN)/sandbox up
