@@ -211,9 +211,13 @@ class Relay:
     def serve_webhooks(self) -> None:
         """Fetch deliveries for this episode from the mailbox, post each to the agent's own loopback,
         return the answer; forever (the relay dies with the namespace)."""
-        import http.client  # here, not at the top: only agents that receive webhooks pay for it
-        import json
         import time
+
+        # After the agent's start, not during it: the imports below would compete with the agent's
+        # own start for the CPU, and no agent registers an endpoint within its first 0.2 s.
+        time.sleep(WEBHOOK_START_DELAY)
+        import http.client
+        import json
 
         while True:
             try:
@@ -287,6 +291,7 @@ class Relay:
 
 
 WEBHOOK_POLL_TIMEOUT = 40.0  # longer than the mailbox's long poll
+WEBHOOK_START_DELAY = 0.2
 WEBHOOK_SEND_TIMEOUT = 10.0
 WEBHOOK_ANSWER_BYTES = 64 * 1024
 INWARD_ADDRESSES = ("127.0.0.1", "::1")  # deliveries go to the agent's own loopback, nowhere else
