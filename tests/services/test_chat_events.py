@@ -215,3 +215,29 @@ def test_create_answers_with_the_apps_credentials_and_the_signing_secret_is_in_t
     with chat.ledger(episode) as ledger:
         text = json.dumps(ledger.exchanges(), default=str)
     assert signing_secret(SEED) not in text  # a secret-named field: redacted in the ledger
+
+
+def test_slack_deliveries_meet_the_episodes_webhook_faults(chat, deliverer, tmp_path):
+    """The url_verification handshake is never faulted; the first event is dropped (Slack retries it
+    with its headers), the second sent twice with the same event_id."""
+    profile = tmp_path / "slack-chaos.yaml"
+    profile.write_text("name: slack-chaos\nseed: 1\ndescription: drop one, duplicate one.\nrules:\n"
+                       "  - {name: drop, match: {via: webhook, service: chat, nth: 1}, action: {kind: reset}}\n"
+                       "  - {name: twice, match: {via: webhook, service: chat, nth: 3}, action: {kind: duplicate}}\n")
+    episode = chat.store.create(seed=SEED, faults=str(profile))
+    client = chat.client(episode)
+    with slack_app() as (app, url):
+        client.apps_manifest_update(app_id=_app_id(chat, episode), manifest=manifest(url, ["message.channels"]))
+        client.chat_postMessage(channel="#billing", text="first")
+        wait_for(lambda: len(app.events()) == 1)
+        client.chat_postMessage(channel="#billing", text="second")
+        wait_for(lambda: len(app.events()) == 3)
+        got = app.events()
+    assert [g["payload"]["event"]["text"] for g in got] == ["first", "second", "second"]
+    assert got[0]["headers"].get("X-Slack-Retry-Num") == "1"
+    assert got[0]["headers"].get("X-Slack-Retry-Reason") == "connection_failed"
+    assert got[1]["payload"]["event_id"] == got[2]["payload"]["event_id"] and all(g["valid"] for g in got)
+    with chat.ledger(episode) as ledger:
+        rows = [(r["event_type"], r["attempt"], r["copy"], r["outcome"]) for r in deliveries(ledger)]
+    assert rows == [("url_verification", 1, 0, "delivered"), ("message", 1, 0, "faulted"),
+                    ("message", 2, 0, "delivered"), ("message", 1, 0, "delivered"), ("message", 1, 1, "delivered")]

@@ -288,3 +288,22 @@ def test_a_verifier_reads_what_the_agent_received(env):
             assert delivered_events(ledger, "refund.created") == []
     finally:
         deliverer.stop()
+
+
+def test_a_fork_carries_the_endpoint_and_gets_its_own_deliveries(env):
+    from sandbox.episodes.snapshot import fork, snapshot
+
+    episode = env.store.create(seed=SEED)
+    deliverer = env.deliverer()
+    try:
+        with receiver() as hook:
+            register(env.client(episode), hook, ["customer.created"])
+            child = fork(env.store, snapshot(env.store, episode.id, "registered"))
+            env.client(child).v1.customers.create({"email": "fork@example.com"})
+            until(deliverer, lambda: hook.got)
+            deliverer.run_once()
+        assert hook.got[0].event_id is not None  # signed with the endpoint's secret, copied with the fork
+        assert [d["outcome"] for d in env.deliveries(child)] == ["delivered"]
+        assert env.deliveries(episode) == []  # the parent raised nothing
+    finally:
+        deliverer.stop()
