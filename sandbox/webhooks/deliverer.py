@@ -307,7 +307,11 @@ class Deliverer:
                     if not followed and now - held.since < self.hold_max_s:
                         continue
                 del state.held[key]
-                sent += self._attempt(state, service, held.row, held.firings)
+                # As it is now: an endpoint deleted or disabled while this one waited has canceled it.
+                row = state.dbs[service].execute("SELECT * FROM _webhook_outbox WHERE id=? AND state='pending'",
+                                                 (key[1],)).fetchone()
+                if row is not None:
+                    sent += self._attempt(state, service, row, held.firings)
                 released = True
         return sent
 

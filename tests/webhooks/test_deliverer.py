@@ -307,3 +307,27 @@ def test_a_fork_carries_the_endpoint_and_gets_its_own_deliveries(env):
         assert env.deliveries(episode) == []  # the parent raised nothing
     finally:
         deliverer.stop()
+
+
+def test_a_held_delivery_to_an_endpoint_deleted_meanwhile_is_not_sent(env, tmp_path):
+    profile = tmp_path / "hold.yaml"
+    profile.write_text("name: hold\nseed: 1\ndescription: hold the first.\nrules:\n"
+                       "  - {name: later, match: {via: webhook, nth: 1}, action: {kind: reorder}}\n")
+    episode = env.store.create(seed=SEED, faults=str(profile))
+    client = env.client(episode)
+    deliverer = env.deliverer()
+    try:
+        with receiver() as hook:
+            register(client, hook, ["customer.created"])
+            client.v1.customers.create({"email": "held@example.com"})
+            until(deliverer, lambda: deliverer._states and any(s.held for s in deliverer._states.values()))
+            endpoint = client.v1.webhook_endpoints.list().data[0]
+            client.v1.webhook_endpoints.delete(endpoint.id)
+            end = time.monotonic() + 0.6  # past hold_max_s: it would have gone by now
+            while time.monotonic() < end:
+                deliverer.run_once()
+                time.sleep(0.02)
+            assert hook.got == []
+        assert env.deliveries(episode) == []
+    finally:
+        deliverer.stop()
