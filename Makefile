@@ -32,6 +32,7 @@ bench: $(STAMP)  ## measure; results land in bench/results/
 	$(BIN)/python bench/bench_isolation.py
 	$(BIN)/python bench/bench_graphql.py
 	$(BIN)/python bench/bench_routes.py
+	$(BIN)/python bench/bench_webhooks.py
 
 up: $(STAMP)
 	$(BIN)/sandbox up

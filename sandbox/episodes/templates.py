@@ -11,6 +11,8 @@ seed is next used (`ledger-schema-N` marks the version, so the check is one stat
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -24,6 +26,18 @@ from services.common.db import install_change_capture
 
 LEDGER_TEMPLATE = "ledger.db"
 LEDGER_MARK = f"ledger-schema-{SCHEMA_VERSION}"  # present when the template's ledger has this schema
+
+
+@functools.cache
+def services_mark() -> str:
+    """Present when the template's service databases were built from today's `schema.sql` files: a
+    fake that gains a table (payments' webhook endpoints) must not meet a cached template without it."""
+    import services
+
+    digest = hashlib.blake2b(digest_size=6)
+    for path in sorted(Path(services.__file__).parent.glob("*/schema.sql")):
+        digest.update(path.parent.name.encode() + b"\0" + path.read_bytes())
+    return f"services-schema-{digest.hexdigest()}"
 
 
 def build_service_db(path: Path, service_id: str, seed: int) -> None:
@@ -48,6 +62,8 @@ def ensure_templates(home: Home, seed: int) -> Path:
     if (target / "COMPLETE").exists():
         if not (target / LEDGER_MARK).exists():
             _rebuild_ledger(target)
+        if not (target / services_mark()).exists():
+            _rebuild_services(target, seed)
         _add_missing_services(target, seed)
         return target
     staging = home.templates_dir / f".building-{seed}-{os.getpid()}"
@@ -58,6 +74,7 @@ def ensure_templates(home: Home, seed: int) -> Path:
             build_service_db(staging / f"{spec.id}.db", spec.id, seed)
         build_ledger(staging / LEDGER_TEMPLATE)
         (staging / LEDGER_MARK).touch()
+        (staging / services_mark()).touch()
         (staging / "COMPLETE").write_text(f"seed {seed}\n")
         try:
             staging.rename(target)
@@ -95,6 +112,24 @@ def _rebuild_ledger(target: Path) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{staging}{suffix}").unlink(missing_ok=True)
     (target / LEDGER_MARK).touch()
+
+
+def _rebuild_services(target: Path, seed: int) -> None:
+    """Replace service databases built from older schemas, each built aside and renamed over the old
+    one (a reader sees the old file or the new one, never half of either)."""
+    for spec in all_services():
+        staging = target / f".building-{spec.id}-{os.getpid()}.db"
+        staging.unlink(missing_ok=True)
+        try:
+            build_service_db(staging, spec.id, seed)
+            for suffix in ("-wal", "-shm"):
+                Path(f"{staging}{suffix}").unlink(missing_ok=True)
+            os.replace(staging, target / f"{spec.id}.db")
+        finally:
+            staging.unlink(missing_ok=True)
+    for old in target.glob("services-schema-*"):
+        old.unlink(missing_ok=True)
+    (target / services_mark()).touch()
 
 
 def _add_missing_services(target: Path, seed: int) -> None:

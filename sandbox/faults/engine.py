@@ -37,6 +37,7 @@ class Call:
     service: str | None
     clock_s: float  # seconds of episode time since the episode started (1 per exchange)
     mcp_tool: str | None = None  # the tool of an MCP tools/call (read only when a rule looks at MCP)
+    via: str = "agent"  # agent: a request the agent made; webhook: a fake's delivery to the agent's endpoint
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ class EpisodeFaults:
 def matches(rule: Rule, call: Call) -> bool:
     """Does `call` satisfy the rule's host/method/path/service/mcp_tool fields?"""
     m = rule.match
+    if m.via != call.via:
+        return False
     if m.methods and call.method not in m.methods:
         return False
     if m.services and call.service not in m.services:

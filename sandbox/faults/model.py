@@ -24,6 +24,8 @@ A rule's `match` (every field optional; all given must hold):
     times        fire at most this many times per episode
     mcp_tool     glob(s) on the tool an MCP `tools/call` names (`create_refund`, `slack_*`); a rule
                  with it matches MCP tool calls only
+    via          whose calls: `agent` (the default: the agent's requests) or `webhook` (the deliveries a fake
+                 makes to an endpoint the agent registered; host and path are then the endpoint's URL)
 
 "Matching call" means a request that satisfies the host/method/path/service fields; the counter
 behind nth/every counts those, per episode and per rule. A rule fires on a matching call when
@@ -58,7 +60,9 @@ class FaultProfileError(ConfigError):
     rule and the field."""
 
 
-MATCH_KEYS = ("host", "method", "path", "service", "nth", "every", "probability", "after_s", "times", "mcp_tool")
+MATCH_KEYS = ("host", "method", "path", "service", "nth", "every", "probability", "after_s", "times", "mcp_tool",
+              "via")
+VIA = ("agent", "webhook")
 TOP_KEYS = ("name", "seed", "description", "rules")
 RULE_KEYS = ("name", "match", "action", "description")
 
@@ -105,7 +109,15 @@ ACTIONS: dict[str, dict[str, tuple[str, Any]]] = {
     # An MCP request answered, after `ms`, with the JSON-RPC error a timed-out request gets (-32001,
     # as the SDKs report it); the service never saw it. For a client's own timeout, use hang.
     "mcp_timeout": {"ms": ("ms", 0), "message": ("text", None)},
+    # Webhooks only (via: webhook): the delivery is sent `copies` more times, as vendors do (at least once).
+    "duplicate": {"copies": ("positive_int", 1)},
+    # Webhooks only: the delivery is held back and sent after the next one to the same endpoint (out of order).
+    "reorder": {},
 }
+# What can act on a webhook delivery: a delay, a duplicate, an out-of-order send, or a dropped connection
+# (the sender sees no answer and retries). The rest answer or reshape an agent's request.
+WEBHOOK_KINDS = frozenset({"latency", "duplicate", "reorder", "reset"})
+WEBHOOK_ONLY_KINDS = frozenset({"duplicate", "reorder"})
 
 DRIFT_OPS = ("rename", "hide", "add", "retype", "page_size", "reorder")
 HTML_OPS = ("rename", "hide", "move", "interstitial")
@@ -124,6 +136,7 @@ class Match:
     after_s: float | None = None
     times: int | None = None
     mcp_tools: tuple[str, ...] = ()
+    via: str = "agent"
     # Compiled once: the hot path is one regex per non-empty field.
     host_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
     path_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)

@@ -32,6 +32,8 @@ _WHAT = {
     else "an MCP tool error rule (not a tool call: no effect)",
     "mcp_timeout": lambda d: f"an injected MCP timeout (JSON-RPC {d['code']})" if "code" in d
     else "an MCP timeout rule (not an MCP request: no effect)",
+    "duplicate": lambda d: f"a duplicated delivery ({d.get('copies', 1)} more)",
+    "reorder": lambda d: "an out-of-order delivery (held until the next one went)",
 }
 
 
@@ -51,6 +53,8 @@ def fault_notes(faults: list[dict[str, Any]], exchanges: list[dict[str, Any]], *
     for fault in faults:
         n, row = calls.get(fault["exchange_id"], (None, None))
         where = f"call {n} ({call_name(row)})" if row else "a call"
+        if "delivery" in fault["detail"]:  # a webhook delivery to the agent, not one of its calls
+            where = f"the webhook delivery of {fault['detail'].get('event_type')} to {fault['detail'].get('url')}"
         notes.append(f"fault: {describe_fault(fault)} hit {where} [rule {fault['rule']!r}]")
     shown = notes[:MAX_NOTES]
     if len(notes) > MAX_NOTES:

@@ -22,6 +22,9 @@ from sandbox.faults.model import (
     RETYPES,
     RULE_KEYS,
     TOP_KEYS,
+    VIA,
+    WEBHOOK_KINDS,
+    WEBHOOK_ONLY_KINDS,
     Action,
     FaultProfileError,
     Match,
@@ -259,7 +262,9 @@ def parse_profile(data: Any, source: str) -> Profile:
         match = _match(check, check.mapping(rule_doc.get("match", {}), f"{place}.match"), f"{place}.match")
         if "action" not in rule_doc:
             check.fail(f"{place}.action", "missing", f"give an action with a kind: {', '.join(ACTIONS)}")
-        rules.append(Rule(index, rule_name, match, _action(check, rule_doc["action"], f"{place}.action")))
+        action = _action(check, rule_doc["action"], f"{place}.action")
+        _check_via(check, match, action, place)
+        rules.append(Rule(index, rule_name, match, action))
     return Profile(name=name, seed=seed, rules=tuple(rules), source=source, description=str(doc.get("description")
                                                                                              or ""))
 
@@ -291,9 +296,28 @@ def _match(check: _Check, doc: dict[str, Any], place: str) -> Match:
         times=check.integer(doc["times"], f"{place}.times", 1) if "times" in doc else None,
         mcp_tools=mcp_tools,
         mcp_tool_re=glob_regex(mcp_tools, ignore_case=False),
+        via=_via(check, doc["via"], f"{place}.via") if "via" in doc else "agent",
         host_re=glob_regex(tuple(h.lower() for h in hosts), ignore_case=True),
         path_re=glob_regex(paths, ignore_case=False),
     )
+
+
+def _via(check: _Check, value: Any, place: str) -> str:
+    if value not in VIA:
+        check.fail(place, f"expected one of {', '.join(VIA)}, got {value!r}",
+                   "agent: the agent's own requests; webhook: deliveries from a fake to the agent's endpoint")
+    return value
+
+
+def _check_via(check: _Check, match: Match, action: Action, place: str) -> None:
+    """A webhook delivery can be delayed, duplicated, reordered or dropped, nothing else; duplicate and
+    reorder mean nothing for an agent's request."""
+    if match.via == "webhook" and action.kind not in WEBHOOK_KINDS:
+        check.fail(f"{place}.action.kind", f"{action.kind} does not act on webhook deliveries",
+                   f"with via: webhook use one of {', '.join(sorted(WEBHOOK_KINDS))}")
+    if match.via != "webhook" and action.kind in WEBHOOK_ONLY_KINDS:
+        check.fail(f"{place}.match.via", f"{action.kind} acts on webhook deliveries only",
+                   "add via: webhook to the rule's match")
 
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE")

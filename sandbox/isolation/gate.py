@@ -6,8 +6,9 @@ inherited by the relay: no path on disk, nothing another process (the agent incl
 The relay sends a target's name; the gate connects to that target on 127.0.0.1 and sends back
 the connected socket itself (SCM_RIGHTS), so the host side copies no bytes at all.
 
-The targets are a fixed allow-list (the proxy and the fakes' ports): any other name, and so any
-other port on the host (the control API, a database, a debugger), is refused here.
+The targets are a fixed allow-list (the proxy, the fakes' ports and the webhook mailbox, which
+only the relay asks for): any other name, and so any other port on the host (the control API, a
+database, a debugger), is refused here.
 """
 
 from __future__ import annotations

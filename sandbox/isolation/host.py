@@ -52,6 +52,7 @@ class Isolation:
     hide: tuple[str, ...]  # folders replaced by an empty tmpfs (the sandbox home)
     keep: tuple[str, ...] = ()  # files under `hide` put back (the CA certificate)
     vendor_ip: str = VENDOR_IP
+    webhooks: int | None = None  # the webhook mailbox's port: a gate target for the relay alone
 
     @classmethod
     def for_episode(cls, home: Any, ports: Mapping[str, Any], env: Mapping[str, str],
@@ -72,11 +73,13 @@ class Isolation:
         # Only files under the hidden home are put back: anything else the agent sees as it is.
         keep = [str(path) for path in {Path(home.ca_cert), Path(env.get("SSL_CERT_FILE") or home.ca_cert)}
                 if Path(home.root) in path.resolve().parents]
-        return cls(targets, tuple(dict.fromkeys(hosts)), (str(home.root),), tuple(sorted(keep)))
+        webhooks = int(ports["webhooks"]) if ports.get("webhooks") else None
+        return cls(targets, tuple(dict.fromkeys(hosts)), (str(home.root),), tuple(sorted(keep)), webhooks=webhooks)
 
     def spec(self) -> str:
         return json.dumps({"targets": dict(self.targets), "hosts": list(self.hosts), "hide": list(self.hide),
-                           "keep": list(self.keep), "vendor_ip": self.vendor_ip}, separators=(",", ":"))
+                           "keep": list(self.keep), "vendor_ip": self.vendor_ip, "webhooks": self.webhooks},
+                          separators=(",", ":"))
 
     def wrap(self, command: list[str]) -> list[str]:
         """The launcher's command line around `command`: `python -m sandbox.isolation.launch`, in

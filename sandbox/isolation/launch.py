@@ -4,7 +4,7 @@ agent (same process group, same environment, same output); no root needed.
 
     launcher (L, the process the runner started)
     ├── gate (G): forked first, so it keeps the host's loopback; connects the relay's requests to
-    │             the proxy or a fake and passes the sockets back (gate.py)
+    │             the proxy, a fake or the webhook mailbox and passes the sockets back (gate.py)
     └── unshare(user, net, mount, pid); ids mapped; `lo` up; /etc/hosts, resolv.conf and the
         sandbox home replaced in a private mount table
         └── init (I, pid 1 of the new pid namespace): mounts its /proc, reaps orphans
@@ -126,7 +126,12 @@ def run_relay(spec: dict[str, Any], channel: socket.socket, listening: list, dns
         # or open its descriptors through /proc, so the gate channel stays the relay's own.
         namespaces._libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
         _devnull_stdio()
-        Relay(GateClient(channel), os.environ.get("SANDBOX_PROXY_URL", ""), spec["vendor_ip"]).serve(listening, dns)
+        relay = Relay(GateClient(channel), os.environ.get("SANDBOX_PROXY_URL", ""), spec["vendor_ip"])
+        if spec.get("webhooks"):
+            import threading
+
+            threading.Thread(target=relay.serve_webhooks, daemon=True).start()
+        relay.serve(listening, dns)
     finally:
         os._exit(0)
 
@@ -193,7 +198,10 @@ def launch(spec: dict[str, Any], command: list[str]) -> NoReturn:
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     if os.fork() == 0:
         theirs.close()
-        run_gate(ours, {name: int(port) for name, port in spec["targets"].items()})
+        targets = {name: int(port) for name, port in spec["targets"].items()}
+        if spec.get("webhooks"):  # for the relay's webhook poll only: no listener in the namespace leads there
+            targets["webhooks"] = int(spec["webhooks"])
+        run_gate(ours, targets)
     ours.close()
     try:
         namespaces.unshare(namespaces.ALL)

@@ -11,6 +11,11 @@ isolation/gate.py), which connects it on the host's loopback to one of a fixed s
     <vendor ip>:80               → the proxy, as `CONNECT <Host header>:80`
     127.0.0.1:53 (UDP)           → a tiny DNS server answering every name with the vendor ip
 
+And one way in: webhook deliveries. The agent's endpoint listens on this namespace's loopback, which
+the host cannot reach; so the relay long-polls the sandbox's webhook mailbox through the gate
+(`serve_webhooks`, sandbox/webhooks/mailbox.py), POSTs each delivery to the agent's server here and
+takes its answer back. The agent has no listener that leads to the mailbox: only the relay does.
+
 Vendor hostnames are in the namespace's /etc/hosts; any other name resolves (through that DNS
 server) to the vendor ip as well, so an attempt to reach it goes through the proxy, whose egress
 stage refuses it and writes it to the ledger: a score says "egress refused to: <host>" instead of
@@ -201,6 +206,43 @@ class Relay:
         copy(a, b)
         other.join()
 
+    # -- webhooks, inwards ---------------------------------------------------------------------------
+
+    def serve_webhooks(self) -> None:
+        """Fetch deliveries for this episode from the mailbox, post each to the agent's own loopback,
+        return the answer; forever (the relay dies with the namespace)."""
+        import time
+
+        # After the agent's start, not during it: the imports below would compete with the agent's
+        # own start for the CPU, and no agent registers an endpoint within its first 0.2 s.
+        time.sleep(WEBHOOK_START_DELAY)
+        import http.client
+        import json
+
+        while True:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", timeout=WEBHOOK_POLL_TIMEOUT)
+                conn.sock = self.gate.open("webhooks")
+                conn.sock.settimeout(WEBHOOK_POLL_TIMEOUT)
+                conn.request("GET", "/v1/next", headers={"Authorization": self.authorization})
+                answer = conn.getresponse()
+                letter = json.loads(answer.read() or b"null") if answer.status == 200 else None
+                conn.close()
+                if answer.status not in (200, 204):
+                    time.sleep(1.0)  # refused (the episode finished): ask again later, quietly
+                if not letter:
+                    continue
+                result = _post_inwards(letter)
+                conn = http.client.HTTPConnection("127.0.0.1", timeout=WEBHOOK_POLL_TIMEOUT)
+                conn.sock = self.gate.open("webhooks")
+                body = json.dumps(result).encode()
+                conn.request("POST", f"/v1/answer/{int(letter['id'])}", body=body,
+                             headers={"Authorization": self.authorization, "Content-Type": "application/json"})
+                conn.getresponse().read()
+                conn.close()
+            except (OSError, ValueError, KeyError, TypeError):
+                time.sleep(1.0)  # the gate or the mailbox is gone for now: the deliverer retries its side
+
     # -- DNS ---------------------------------------------------------------------------------------
 
     def answer_dns(self, query: bytes) -> bytes | None:
@@ -246,6 +288,37 @@ class Relay:
                 except OSError:
                     continue
                 threading.Thread(target=self.handle, args=(conn, key.data), daemon=True).start()
+
+
+WEBHOOK_POLL_TIMEOUT = 40.0  # longer than the mailbox's long poll
+WEBHOOK_START_DELAY = 0.2
+WEBHOOK_SEND_TIMEOUT = 10.0
+WEBHOOK_ANSWER_BYTES = 64 * 1024
+INWARD_ADDRESSES = ("127.0.0.1", "::1")  # deliveries go to the agent's own loopback, nowhere else
+
+
+def _post_inwards(letter: dict) -> dict:
+    """POST one delivery to the agent's server in this namespace; its answer, JSON-ready."""
+    import http.client
+
+    if letter.get("address") not in INWARD_ADDRESSES:
+        return {"status": None, "error": f"relay: {letter.get('address')!r} is not this namespace's loopback"}
+    conn = http.client.HTTPConnection(letter["address"], int(letter["port"]), timeout=WEBHOOK_SEND_TIMEOUT)
+    try:
+        conn.putrequest("POST", letter["path"], skip_host=True, skip_accept_encoding=True)
+        body = base64.b64decode(letter["body"])
+        for name, value in letter["headers"]:
+            conn.putheader(name, value)
+        conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        response = conn.getresponse()
+        data = response.read(WEBHOOK_ANSWER_BYTES)
+        return {"status": response.status, "headers": response.getheaders(),
+                "body": base64.b64encode(data).decode()}
+    except (OSError, http.client.HTTPException) as exc:
+        return {"status": None, "error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        conn.close()
 
 
 def bind(listeners: Iterable[Listener]) -> list[tuple[socket.socket, Listener]]:

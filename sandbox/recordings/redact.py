@@ -60,7 +60,8 @@ NOT_SECRET = frozenset({"author", "authors", "authored_at", "oauth_version", "to
                         "access-control-allow-credentials"})
 
 TOKEN_PATTERNS: dict[str, str] = {
-    "stripe key": r"\b(?:sk|rk|pk|whsec)_(?:live|test)_[A-Za-z0-9_\-]{8,}",
+    # Stripe keys, and webhook signing secrets (whsec_ and 32 characters, no live/test part).
+    "stripe key": r"\b(?:(?:sk|rk|pk|whsec)_(?:live|test)_[A-Za-z0-9_\-]{8,}|whsec_[A-Za-z0-9]{24,})",
     # GitHub: classic tokens (gh[pousr]_ + 36), fine-grained ones (github_pat_ + 82 with '_').
     "github token": r"\b(?:gh[pousr]_[A-Za-z0-9_\-]{20,}|github_pat_[A-Za-z0-9_]{20,})",
     # Slack: bot, user, app-level, config and refresh tokens (xoxb-, xoxp-, xapp-, xoxe.xoxp-, ...).
@@ -97,7 +98,7 @@ def _vendor_prefix() -> re.Pattern:
 
     prefixes = sorted({re.escape(services.get_service(s).key_prefix) for s in _registered()} - {""},
                       key=len, reverse=True)
-    known = r"(?:sk|rk|pk|whsec)_(?:live|test)_|gh[pousr]_|github_pat_|(?:xox[abposre]|xapp)(?:\.xox[a-z])?-|sk-"
+    known = r"(?:sk|rk|pk|whsec)_(?:live|test)_|whsec_|gh[pousr]_|github_pat_|(?:xox[abposre]|xapp)(?:\.xox[a-z])?-|sk-"
     return re.compile(rf"^(?:{known}|{'|'.join(prefixes)})" if prefixes else rf"^(?:{known})")
 
 
@@ -496,7 +497,7 @@ _PREFILTERED_KINDS = frozenset({"stripe key", "github token", "slack token", "op
 # Every token of a prefiltered kind holds one of these (lower-cased): stripe `_live_`/`_test_`,
 # github `gh[pousr]_`/`github_pat_`, slack `xox?`/`xapp`, `sk-`, aws `AKIA`/`ASIA`, google `AIza`,
 # a JWT's `eyJ`, `bearer`, a PEM header. The fakes' own key prefixes are added to them.
-_TOKEN_LITERALS = ("_live_", "_test_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "xapp",
+_TOKEN_LITERALS = ("_live_", "_test_", "whsec_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "xapp",
                    "sk-", "akia", "asia", "aiza", "eyj", "bearer", "-----begin")
 
 

@@ -146,6 +146,10 @@ def _run_in(store: EpisodeStore, episode: Episode, task: Task, command: list[str
     log_path = log(episode) if callable(log) else log
     limit = timeout if timeout is not None else task.limits.seconds
     isolation, isolated = isolation_for(isolate, store.home, ports, env, [route.host for route in episode.routes])
+    if isolation is not None:
+        # Before the agent starts: the webhook deliverer must not mistake the host's loopback for the agent's.
+        with store.ledger(episode.id) as ledger:
+            ledger.set_meta(agent_isolated=True)
     started = time.monotonic()
     exit_code, timed_out, error = run_process(command, env, limit, log_path, stop, isolation=isolation)
     seconds = time.monotonic() - started

@@ -41,11 +41,13 @@ from services import service_ids
 
 if TYPE_CHECKING:
     from sandbox.episodes.reaper import Reaper
+    from sandbox.webhooks.deliverer import Deliverer
 
 DEFAULT_PORTS = {
     "proxy": 8080,
     "control": 8090,
     "services": {"payments": 8101, "helpdesk": 8102, "chat": 8103, "code": 8104},
+    "webhooks": 8091,  # the mailbox isolated agents' relays fetch webhook deliveries from
 }
 START_TIMEOUT = 30.0
 REAP_EVERY = 30.0  # seconds between reaper rounds: limits are minutes to hours, a round is a query per live episode
@@ -193,6 +195,7 @@ class Sandbox:
     proxy_port: int | None = None
     control_port: int | None = None
     service_ports: dict[str, int] = field(default_factory=dict)
+    webhooks_port: int | None = None
     allow_hosts: tuple[str, ...] = ()
     routes: tuple[str, ...] = ()  # HOST=URL: hosts sent to a server of the operator's, for every episode
     workers: int = 2
@@ -200,18 +203,21 @@ class Sandbox:
     reap_every: float | None = REAP_EVERY  # seconds between reaper rounds; None: no reaper (tests)
     _children: list[_Child] = field(default_factory=list)
     _reaper: Reaper | None = None
+    _deliverer: Deliverer | None = None
 
     def __post_init__(self) -> None:
         pick = free_port if self.ephemeral else None
         self.proxy_port = self.proxy_port or (pick() if pick else DEFAULT_PORTS["proxy"])
         self.control_port = self.control_port or (pick() if pick else DEFAULT_PORTS["control"])
+        self.webhooks_port = self.webhooks_port or (pick() if pick else DEFAULT_PORTS["webhooks"])
         for i, service in enumerate(service_ids()):
             if service not in self.service_ports:
                 self.service_ports[service] = pick() if pick else DEFAULT_PORTS["services"].get(service, 8101 + i)
 
     @property
     def ports(self) -> dict[str, Any]:
-        ports = {"proxy": self.proxy_port, "control": self.control_port, "services": dict(self.service_ports)}
+        ports = {"proxy": self.proxy_port, "control": self.control_port, "services": dict(self.service_ports),
+                 "webhooks": self.webhooks_port}
         if self.routes:  # the routed hosts, which an isolated agent's /etc/hosts sends to the relay too
             ports["routes"] = [route.partition("=")[0].strip().lower() for route in self.routes]
         return ports
@@ -249,7 +255,8 @@ class Sandbox:
         return children
 
     def start(self) -> Sandbox:
-        for name, port in [("proxy", self.proxy_port), ("control", self.control_port), *self.service_ports.items()]:
+        for name, port in [("proxy", self.proxy_port), ("control", self.control_port), ("webhooks", self.webhooks_port),
+                           *self.service_ports.items()]:
             if _port_open(port):
                 raise ConfigError(
                     f"port {port} for {name} is already in use on 127.0.0.1",
@@ -262,6 +269,9 @@ class Sandbox:
                 from sandbox.episodes.reaper import Reaper  # the episode store and scoring: not for every CLI command
 
                 self._reaper = Reaper(self.home, self.reap_every, self.home.run_dir / "reaper.log").start()
+            from sandbox.webhooks.deliverer import Deliverer  # the fakes' webhook events, to the agents' endpoints
+
+            self._deliverer = Deliverer(self.home, mailbox_port=self.webhooks_port).start()
             self._write_ports()  # last: ports.json says everything is up
         except BaseException:
             self.stop()
@@ -282,6 +292,9 @@ class Sandbox:
         if self._reaper is not None:
             self._reaper.stop()  # first: a round finishing an episode is let to end, not cut off
             self._reaper = None
+        if self._deliverer is not None:
+            self._deliverer.stop()
+            self._deliverer = None
         _stop(self._children)
         self._children.clear()
         try:

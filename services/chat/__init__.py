@@ -4,11 +4,12 @@
 
 Served methods (`https://slack.com/api/<method>`): auth.test, team.info, conversations.list / info /
 history / replies / members / join, chat.postMessage / update / delete, reactions.add / remove /
-get, users.list / info / lookupByEmail. The token is a bot token (`xoxb-...`) of the world's bot
-user (`world.chat.bot_id`), a member of the working channels; the private #leadership does not
-exist for it. Every request is bound to an episode by its token (or by the proxy's headers); the
-episode's SQLite database holds the workspace, and every row a request changes reaches the
-episode ledger before the response leaves.
+get, users.list / info / lookupByEmail, apps.manifest.update / create (the Events API request URL:
+events are delivered by the sandbox, see manifest.py and events.py). The token is a bot token
+(`xoxb-...`) of the world's bot user (`world.chat.bot_id`), a member of the working channels; the
+private #leadership does not exist for it. Every request is bound to an episode by its token (or by
+the proxy's headers); the episode's SQLite database holds the workspace, and every row a request
+changes reaches the episode ledger before the response leaves.
 
 Through the sandbox's proxy, slack_sdk needs no setting: `WebClient(token=os.environ["SLACK_BOT_TOKEN"])`
 reads `HTTPS_PROXY` (or https_proxy / HTTP_PROXY / http_proxy) from the environment when no `proxy=`
@@ -23,7 +24,7 @@ from typing import Any
 from flask import Flask
 
 from services import ServiceSpec
-from services.chat import auth, chat, conversations, errors, mcp, openapi, reactions, team, users
+from services.chat import auth, chat, conversations, errors, manifest, mcp, openapi, reactions, team, users
 from services.chat.auth import key_of, on_auth_failure
 from services.chat.seed import build_template, team_id
 from services.chat.wire import add_slack_headers
@@ -51,8 +52,9 @@ def create_app(config: dict[str, Any]) -> Flask:
     app.after_request(add_slack_headers)
 
     add_sandbox_routes(app, "chat", openapi.document)
+    manifest.init_app(app, config["home"].ports_file)
 
-    for module in (auth, team, conversations, chat, reactions, users):
+    for module in (auth, team, conversations, chat, reactions, users, manifest):
         app.register_blueprint(module.bp)
     mcp.init_app(app)  # the vendor's MCP server, sharing the REST routes' rows
     return app
@@ -73,7 +75,8 @@ SERVICE = ServiceSpec(
     build_template=build_template,
     key_prefix="xoxb-",
     env_vars=("SLACK_BOT_TOKEN", "SLACK_TOKEN"),
-    agent_env=lambda world: {"SLACK_TEAM_ID": team_id(world.seed)},
+    agent_env=lambda world: {"SLACK_TEAM_ID": team_id(world.seed),
+                             "SLACK_SIGNING_SECRET": manifest.signing_secret(world.seed)},
     vendor_error=errors.vendor_error,
     rate_limit_headers=errors.rate_limit_headers,
     in_band_error=slack_not_ok,

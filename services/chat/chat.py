@@ -12,12 +12,11 @@ from typing import Any
 from flask import Blueprint, Response, g
 
 from sandbox.clock import stable_token
-from services.chat import objects
+from services.chat import events, objects
 from services.chat.errors import SlackError
 from services.chat.params import Args, request_args
 from services.chat.store import channel, dump, insert, message, message_id, new_ts, parse_ts, ts_key, update, workspace
 from services.chat.wire import ok
-from services.common.db import write_transaction
 
 bp = Blueprint("chat", __name__)
 
@@ -71,7 +70,7 @@ def post_message() -> Response:
     thread_arg = args.string("thread_ts")
     broadcast = args.boolean("reply_broadcast")
     w = workspace()
-    with write_transaction(g.db):
+    with events.transaction():
         thread_ts = None
         if thread_arg:
             parent = message(row["id"], parse_ts(thread_arg))
@@ -115,7 +114,7 @@ def update_message() -> Response:
     args = request_args()
     row, found = _own_message(args, "cant_update_message")
     content = _content(args)
-    with write_transaction(g.db):
+    with events.transaction():
         update("messages", found["id"], **content, edited_by=workspace().bot_user, edited_ts=new_ts())
     body = objects.one_message(message(row["id"], found["ts"]))
     return ok({"channel": row["id"], "ts": found["ts"], "text": body["text"], "message": body})
@@ -126,7 +125,7 @@ def delete_message() -> Response:
     """Deletes one of the bot's messages (a thread root with replies leaves a tombstone)."""
     args = request_args()
     row, found = _own_message(args, "cant_delete_message")
-    with write_transaction(g.db):
+    with events.transaction():
         replies = g.db.execute(
             "SELECT COUNT(*) FROM messages WHERE channel=? AND thread_ts=? AND ts != thread_ts",
             (row["id"], found["ts"]),

@@ -11,12 +11,11 @@ from typing import Any
 
 from flask import Blueprint, Response, g
 
-from services.chat import objects, pagination
+from services.chat import events, objects, pagination
 from services.chat.errors import SlackError
 from services.chat.params import Args, request_args
 from services.chat.store import channel, insert, is_member, new_ts, parse_ts, ts_key, workspace
 from services.chat.wire import ok, warn
-from services.common.db import write_transaction
 
 bp = Blueprint("conversations", __name__)
 
@@ -165,7 +164,7 @@ def join() -> Response:
     if is_member(row["id"]):
         warn("already_in_channel")
     else:
-        with write_transaction(g.db):
+        with events.transaction():
             ts = new_ts()
             insert("members", id=f"{row['id']}/{bot}", channel=row["id"], user=bot, joined=int(float(ts)))
             # Slack announces a join in the channel: a `channel_join` message from the joiner.

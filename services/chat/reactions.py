@@ -10,12 +10,11 @@ import re
 
 from flask import Blueprint, Response, g
 
-from services.chat import objects
+from services.chat import events, objects
 from services.chat.errors import SlackError, missing_argument
 from services.chat.params import Args, request_args
 from services.chat.store import channel, insert, message, message_id, parse_ts, workspace
 from services.chat.wire import ok
-from services.common.db import write_transaction
 
 bp = Blueprint("reactions", __name__)
 
@@ -55,7 +54,7 @@ def add() -> Response:
     name = _name(args)
     bot = workspace().bot_user
     key = f"{message_id(row['id'], found['ts'])}/{name}/{bot}"
-    with write_transaction(g.db):
+    with events.transaction():
         if g.db.execute("SELECT 1 FROM reactions WHERE id=?", (key,)).fetchone():
             raise SlackError("already_reacted")
         names = {r[0] for r in g.db.execute("SELECT name FROM reactions WHERE channel=? AND ts=?",
@@ -75,7 +74,7 @@ def remove() -> Response:
     row, found = _target(args)
     name = _name(args)
     key = f"{message_id(row['id'], found['ts'])}/{name}/{workspace().bot_user}"
-    with write_transaction(g.db):
+    with events.transaction():
         if g.db.execute("DELETE FROM reactions WHERE id=?", (key,)).rowcount == 0:
             raise SlackError("no_reaction")
     return ok()

@@ -90,3 +90,34 @@ CREATE TABLE reactions (
     n INTEGER NOT NULL                  -- order of addition: Slack lists reactions in that order
 );
 CREATE INDEX reactions_message ON reactions (channel, ts);
+
+-- The app's Events API subscription, as its manifest sets it (apps.manifest.update / create):
+-- one row, keyed by the app id. `verified` once the request URL echoed Slack's url_verification
+-- challenge; only then are events sent.
+CREATE TABLE event_subscriptions (
+    id TEXT PRIMARY KEY,                -- A... (the app)
+    request_url TEXT,
+    bot_events TEXT NOT NULL DEFAULT '[]',  -- JSON list: message.channels, reaction_added, ...
+    verified INTEGER NOT NULL DEFAULT 0,
+    manifest TEXT NOT NULL,             -- the manifest as given (JSON)
+    updated INTEGER NOT NULL
+);
+
+-- The webhook outbox, as in payments (sandbox/webhooks/ reads both): one row per event and
+-- endpoint, written with the change that raised it, sent by the host-side deliverer.
+CREATE TABLE _webhook_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,           -- the inner event's type, or url_verification
+    endpoint_id TEXT NOT NULL,          -- the app id
+    url TEXT NOT NULL,
+    scheme TEXT NOT NULL,               -- slack
+    secret TEXT NOT NULL,               -- the signing secret
+    body BLOB NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',  -- pending | delivered | failed | canceled
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,
+    last_status INTEGER,
+    created INTEGER NOT NULL
+);
+CREATE INDEX _webhook_outbox_pending ON _webhook_outbox (state, next_attempt_at);

@@ -38,6 +38,8 @@ ACCEPTED_SCOPES: dict[str, str] = {
     "users.info": "users:read",
     "users.lookupByEmail": "users:read.email",
     "team.info": "team:read",
+    "apps.manifest.update": "app_configurations:write",
+    "apps.manifest.create": "app_configurations:write",
 }
 
 

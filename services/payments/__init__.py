@@ -3,9 +3,10 @@
     app = create_app({"home": Home.resolve()})
 
 Served resources: customers, payment methods, products and prices, payment intents, charges,
-refunds (and the Search API over customers, charges and intents). Every request is bound to an
-episode by its API key (or by the proxy's headers); the episode's own SQLite database holds the
-objects, and every row a request changes reaches the episode ledger before the response leaves.
+refunds (and the Search API over customers, charges and intents), events and webhook endpoints.
+Every request is bound to an episode by its API key (or by the proxy's headers); the episode's own
+SQLite database holds the objects, and every row a request changes reaches the episode ledger before
+the response leaves.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from services.payments import (
     charges,
     customers,
     errors,
+    events,
     mcp,
     openapi,
     payment_intents,
     payment_methods,
     products,
     refunds,
+    webhooks,
 )
 from services.payments.auth import key_of, on_auth_failure
 from services.payments.seed import build_template
@@ -50,8 +53,9 @@ def create_app(config: dict[str, Any]) -> Flask:
     app.after_request(add_stripe_headers)
 
     add_sandbox_routes(app, "payments", openapi.document)
+    webhooks.init_app(app, config["home"].ports_file)
 
-    for module in (customers, payment_methods, products, payment_intents, charges, refunds):
+    for module in (customers, payment_methods, products, payment_intents, charges, refunds, events, webhooks):
         app.register_blueprint(module.bp)
     mcp.init_app(app)  # Stripe's MCP server, at https://mcp.stripe.com/
     return app
@@ -64,7 +68,7 @@ SERVICE = ServiceSpec(
     build_template=build_template,
     key_prefix="sk_test_",
     env_vars=("STRIPE_API_KEY",),
-    internal_tables=("_idempotency_keys",),
+    internal_tables=("_idempotency_keys", "_events", "_webhook_outbox"),
     vendor_error=errors.vendor_error,
     rate_limit_headers=errors.rate_limit_headers,
     auth_headers=lambda key, world: {"Authorization": f"Bearer {key}"},

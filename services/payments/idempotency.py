@@ -22,6 +22,7 @@ from flask import Response, g, request
 
 from services.common.db import write_transaction
 from services.payments.errors import StripeError
+from services.payments.events import last_change_seq, raise_events
 from services.payments.forms import request_params
 from services.payments.store import now
 from services.payments.wire import dumps, request_id
@@ -46,7 +47,9 @@ def write(handler: Handler) -> Response:
             stored = g.db.execute("SELECT * FROM _idempotency_keys WHERE key=?", (key,)).fetchone()
             if stored is not None:
                 return _replay(stored, key, digest)
+        since = last_change_seq(g.db)
         payload, status = handler(params)
+        raise_events(g.db, since, key)  # in the same transaction: an event commits with its change
         body = dumps(payload)
         rid = request_id()
         if key is not None:

@@ -128,3 +128,46 @@ CREATE TABLE _idempotency_keys (
     request_id TEXT NOT NULL,
     created INTEGER NOT NULL
 );
+
+-- Webhook endpoints an agent registered (Stripe's WebhookEndpoint). `secret` signs deliveries;
+-- the API shows it only in the answer to the create, and the ledger's redactor hides it.
+CREATE TABLE webhook_endpoints (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    enabled_events TEXT NOT NULL,       -- JSON list of event types, or ["*"]
+    description TEXT,
+    status TEXT NOT NULL,               -- enabled | disabled
+    secret TEXT NOT NULL,
+    api_version TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    created INTEGER NOT NULL
+);
+
+-- Events (Stripe's Event objects), written in the transaction of the change that raised them.
+-- Not an object the agent makes, so kept out of the change capture: the change itself is there.
+CREATE TABLE _events (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    body TEXT NOT NULL,                 -- the event as the API shows it (JSON)
+    created INTEGER NOT NULL
+);
+CREATE INDEX _events_type ON _events (type);
+
+-- The webhook outbox: one row per (event, endpoint), sent by the host-side deliverer
+-- (sandbox/webhooks/). Durable with the event, so a killed sandbox resumes what was pending.
+CREATE TABLE _webhook_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL,
+    url TEXT NOT NULL,
+    scheme TEXT NOT NULL,               -- how it is signed: stripe | slack
+    secret TEXT NOT NULL,
+    body BLOB NOT NULL,                 -- the payload as signed and sent
+    state TEXT NOT NULL DEFAULT 'pending',  -- pending | delivered | failed | canceled
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,  -- wall seconds: a retry waits in real time
+    last_status INTEGER,
+    created INTEGER NOT NULL            -- episode clock of the event
+);
+CREATE INDEX _webhook_outbox_pending ON _webhook_outbox (state, next_attempt_at);

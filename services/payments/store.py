@@ -16,7 +16,7 @@ from services.common.rows import update as update
 from services.payments.errors import no_such
 
 # Stripe's id lengths: customers and products are short, money movements are long.
-ID_LENGTH = {"cus": 14, "prod": 14, "pm": 24, "price": 24, "pi": 24, "ch": 24, "re": 24}
+ID_LENGTH = {"cus": 14, "prod": 14, "pm": 24, "price": 24, "pi": 24, "ch": 24, "re": 24, "evt": 24, "we": 24}
 
 # Stripe's test payment methods and tokens -> (brand, last4, funding, decline code or None).
 TEST_CARDS: dict[str, tuple[str, str, str, str | None]] = {

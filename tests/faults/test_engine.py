@@ -126,3 +126,15 @@ def test_the_prefilter_never_hides_a_matching_rule():
                     c = call(path, method, host, service)
                     exact = any(matches(rule, c) for rule in profile.rules)
                     assert exact <= bool(profile.prefilter.match(call_key(method, host, service, path))), c
+
+
+def test_webhook_rules_count_deliveries_only_and_agent_rules_never_see_them():
+    profile = make([
+        {"name": "agent", "match": {"method": "POST", "nth": 2}, "action": ERROR},
+        {"name": "hook", "match": {"via": "webhook", "method": "POST", "nth": 2}, "action": {"kind": "duplicate"}},
+    ])
+    state = EpisodeFaults(profile, 7)
+    delivery = Call("127.0.0.1", "POST", "/hooks", "payments", 1.0, via="webhook")
+    agent = call("/v1/refunds", "POST")
+    # Interleaved: each rule's counter advances on its own kind of call only.
+    assert fired(state, [delivery, agent, delivery, agent]) == [[], [], [("hook", 2)], [("agent", 2)]]

@@ -140,3 +140,27 @@ def test_drift_paths_in_every_documented_form_are_accepted():
            {"rename": {"field": "data[].email", "to": "email_address"}}, {"retype": {"field": "[]", "to": "null"}}]
     assert len(parse_profile(rule_with(action={"kind": "drift", "ops": ops}), "f.yaml").rules[0].action.params["ops"]
                ) == 5
+
+
+@pytest.mark.parametrize(
+    ("rule", "words"),
+    [
+        ({**RULE, "match": {"via": "email"}}, "rules[0] (r).match.via: expected one of agent, webhook"),
+        ({**RULE, "match": {"via": "webhook"}}, "rules[0] (r).action.kind: error does not act on webhook deliveries"),
+        ({**RULE, "action": {"kind": "duplicate"}}, "(r).match.via: duplicate acts on webhook deliveries only"),
+        ({**RULE, "action": {"kind": "reorder"}}, "add via: webhook"),
+        ({**RULE, "match": {"via": "webhook"}, "action": {"kind": "duplicate", "copies": 0}},
+         "rules[0] (r).action.copies: expected an integer >= 1"),
+    ],
+)
+def test_webhook_rules_are_checked(rule, words):
+    with pytest.raises(FaultProfileError) as err:
+        parse_profile(profile(rule), "f.yaml")
+    assert words in str(err.value) + " " + (err.value.hint or "")
+
+
+def test_a_webhook_rule_is_parsed_with_its_via():
+    parsed = parse_profile(profile({**RULE, "match": {"via": "webhook", "nth": 1}, "action": {"kind": "reorder"}}),
+                           "f.yaml")
+    assert parsed.rules[0].match.via == "webhook" and parsed.rules[0].action.kind == "reorder"
+    assert parse_profile(profile(RULE), "f.yaml").rules[0].match.via == "agent"

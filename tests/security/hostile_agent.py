@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import ssl
+import time
 import urllib.request
 
 
@@ -79,6 +80,27 @@ def main() -> None:
         record("vendor_call_ignoring_the_proxy_escaped", not from_the_fake, f"{resp.status} {body[:80]!r}")
     except OSError as exc:
         record("vendor_call_ignoring_the_proxy_escaped", False, f"not contained in the fake either: {exc}")
+
+    # The webhook mailbox on the host: only the relay may reach it, through the gate. (Any answer
+    # counts: one without credentials comes at once, where our own would wait for a delivery.)
+    answer = tcp_answer("127.0.0.1", int(env["HOSTILE_WEBHOOKS_PORT"]), b"GET /v1/next HTTP/1.0\r\n\r\n")
+    record("webhook_mailbox_port", isinstance(answer, bytes) and answer.startswith(b"HTTP/"), answer)
+
+    # A webhook endpoint on a host port: the sandbox, not the agent, would make that connection.
+    # Judged from the host (did the secret server get a POST?); here only that the attempt was made.
+    stripe_proxy = urllib.request.build_opener(urllib.request.ProxyHandler({"https": env["HTTPS_PROXY"]}),
+                                               urllib.request.HTTPSHandler(context=context))
+    auth = {"Authorization": f"Bearer {env['STRIPE_API_KEY']}"}
+    try:
+        for path, form in (("/v1/webhook_endpoints", f"url=http://127.0.0.1:{secret_port}/&enabled_events[0]=*"),
+                           ("/v1/customers", "email=hook@example.com")):
+            request = urllib.request.Request(f"https://api.stripe.com{path}", data=form.encode(), headers=auth)
+            with stripe_proxy.open(request, timeout=10) as resp:
+                resp.read()
+        time.sleep(2.0)  # the deliverer's round and the relay's poll
+        record("webhook_to_the_hosts_loopback", False, "registered and raised an event; judged by the host")
+    except OSError as exc:
+        record("webhook_to_the_hosts_loopback", False, f"could not even register: {exc}")
 
     print("HOSTILE " + json.dumps(out, sort_keys=True), flush=True)
 

@@ -412,6 +412,68 @@ def read_the_sandbox_files_as_another_user(world: World) -> Outcome:
     return Outcome(bool(loose), f"readable by group or others: {loose}")
 
 
+# -- webhooks: a URL the sandbox will POST to is an SSRF vector ---------------------------------------
+
+
+def _register(world: World, url: str) -> requests.Response:
+    return world.proxied().post("https://api.stripe.com/v1/webhook_endpoints", headers=stripe_auth(world),
+                                data={"url": url, "enabled_events[0]": "*"}, timeout=10)
+
+
+@attempt
+def register_the_sandboxs_own_ports_as_a_webhook_endpoint(world: World) -> Outcome:
+    ports = [world.ports["control"], world.ports["proxy"], *world.ports["services"].values()]
+    accepted = []
+    for port in ports:
+        for host in ("127.0.0.1", "localhost", "[::1]"):
+            answer = _register(world, f"http://{host}:{port}/episodes")
+            if answer.status_code != 400:
+                accepted.append(f"{host}:{port} -> {answer.status_code}")
+    return Outcome(bool(accepted), f"accepted: {accepted}" if accepted else f"{len(ports) * 3} URLs refused")
+
+
+@attempt
+def register_other_hosts_as_a_webhook_endpoint(world: World) -> Outcome:
+    urls = ["http://169.254.169.254/latest/meta-data/", "http://example.com/hook", "http://127.1:9/",
+            "http://2130706433:9/", "http://0x7f000001:9/", "http://[::ffff:127.0.0.1]:9/", "http://0.0.0.0:9/",
+            "https://127.0.0.1:9/", "http://user:pass@127.0.0.1:9/", "gopher://127.0.0.1:9/",
+            "http://127.0.0.1.nip.io:9/", "http://127.0.0.1:9\\@example.com/"]
+    accepted = [f"{url} -> {answer.status_code}" for url in urls
+                if (answer := _register(world, url)).status_code != 400]
+    return Outcome(bool(accepted), f"accepted: {accepted}" if accepted else f"{len(urls)} URLs refused")
+
+
+@attempt
+def move_a_webhook_endpoint_onto_the_control_api(world: World) -> Outcome:
+    made = _register(world, "http://127.0.0.1:9/hook")
+    if made.status_code != 200:
+        return Outcome(False, f"could not register a loopback URL first: {made.status_code}")
+    moved = world.proxied().post(f"https://api.stripe.com/v1/webhook_endpoints/{made.json()['id']}",
+                                 headers=stripe_auth(world),
+                                 data={"url": f"http://127.0.0.1:{world.ports['control']}/episodes"}, timeout=10)
+    return Outcome(moved.status_code != 400, f"update answered {moved.status_code}")
+
+
+@attempt
+def see_another_episodes_webhook_endpoint(world: World) -> Outcome:
+    # The victim's own agent registers it (straight to the fake, with the victim's key).
+    theirs = world.direct().post(f"http://127.0.0.1:{world.ports['services']['payments']}/v1/webhook_endpoints",
+                                 headers={"Authorization": f"Bearer {world.victim.api_keys['payments']}"},
+                                 data={"url": "http://127.0.0.1:9/victim", "enabled_events[0]": "*"}, timeout=10)
+    mine = world.proxied().get("https://api.stripe.com/v1/webhook_endpoints", headers=stripe_auth(world), timeout=10)
+    if theirs.status_code != 200:
+        return Outcome(True, f"the victim could not register its own endpoint ({theirs.status_code}): check broken")
+    return Outcome("/victim" in mine.text, f"my list: {mine.text[:120]!r}")
+
+
+@attempt
+def leave_a_webhook_secret_in_the_ledger(world: World) -> Outcome:
+    made = _register(world, "http://127.0.0.1:9/secret")
+    secret = made.json().get("secret", "")
+    leaked = bool(secret) and secret.encode() in world.ledger_bytes(world.me)
+    return Outcome(leaked or not secret, f"secret {'in' if leaked else 'not in'} the ledger files")
+
+
 # -- the tests ------------------------------------------------------------------------------------
 
 
@@ -438,7 +500,7 @@ def test_nothing_gets_through(world):
     tally = "\n".join(f"{'THROUGH' if o.through else 'refused'}  {name}: {o.evidence}"
                       for name, o in outcomes.items())
     print(f"\n{len(outcomes)} attempts, {len(through)} got through\n{tally}")
-    assert len(outcomes) >= 25
+    assert len(outcomes) >= 30
     assert through == {}, json.dumps(through, indent=2)
 
 
@@ -454,3 +516,4 @@ def test_the_attempts_can_fail(world):
     listed = world.direct().get(f"{world.control}/episodes", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert listed.status_code == 200 and world.victim.id in listed.text
     assert os.environ.get("SANDBOX_CONTROL_URL") is None
+    assert _register(world, "http://127.0.0.1:9/mine").status_code == 200  # the agent's own loopback is fine

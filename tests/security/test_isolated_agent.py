@@ -18,19 +18,29 @@ from sandbox.episodes.store import EpisodeStore
 from sandbox.isolation import isolation_available
 from sandbox.run.runner import run_task
 from sandbox.tasks import load_task
+from sandbox.webhooks.outbox import deliveries
 
 pytestmark = pytest.mark.slow
 
 AGENT = Path(__file__).with_name("hostile_agent.py")
 
 
+HEARD: list[bytes] = []  # what callers sent the secret server: a webhook POST must never be among it
+
+
 class _Secret(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         self.request.sendall(b"SECRET from the host's loopback\n")
+        self.request.settimeout(1.0)
+        try:
+            HEARD.append(self.request.recv(4096))
+        except OSError:
+            pass
 
 
 @pytest.fixture
 def secret_server():
+    HEARD.clear()
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Secret)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -38,6 +48,10 @@ def secret_server():
     yield server.server_address[1]
     server.shutdown()
     server.server_close()
+
+
+def _webhook_posts() -> list[bytes]:
+    return [data for data in HEARD if data.startswith(b"POST ") and b"Stripe-Signature" in data]
 
 
 def _run_hostile(sandbox, secret_port: int, tmp_path: Path, *, isolate: bool):
@@ -54,6 +68,7 @@ def _run_hostile(sandbox, secret_port: int, tmp_path: Path, *, isolate: bool):
         "HOSTILE_HOME": str(home.root),
         "HOSTILE_VICTIM_LEDGER": str(home.ledger_path(victim.id)),
         "HOSTILE_PROXY_PID": str(proxy.proc.pid),
+        "HOSTILE_WEBHOOKS_PORT": str(sandbox.ports["webhooks"]),
     }
     log = tmp_path / "agent.log"
     result = run_task(load_task("refund-duplicate-charge"), [sys.executable, str(AGENT)], home=home,
@@ -79,6 +94,11 @@ def test_an_isolated_hostile_agent_gets_nothing_through(running_sandbox, secret_
     finally:
         store.close()
     assert ("api.stripe.com", 200, "proxy") in calls, calls
+    # The webhook aimed at the host's loopback went to the namespace's instead, where nothing listens.
+    assert _webhook_posts() == []
+    with EpisodeStore(running_sandbox.home).ledger(result.episode.id) as ledger:
+        sent = deliveries(ledger)
+    assert sent and all(d["status"] is None and "refused" in (d["error"] or "").lower() for d in sent), sent
 
 
 def test_without_isolation_the_same_agent_does_get_through(running_sandbox, secret_server, tmp_path):
@@ -88,3 +108,5 @@ def test_without_isolation_the_same_agent_does_get_through(running_sandbox, secr
     assert outcomes["host_loopback_server"]["through"], outcomes["host_loopback_server"]
     assert outcomes["read_home_control.token"]["through"], outcomes["read_home_control.token"]
     assert outcomes["see_the_proxy_process"]["through"], outcomes["see_the_proxy_process"]
+    assert outcomes["webhook_mailbox_port"]["through"], outcomes["webhook_mailbox_port"]
+    assert _webhook_posts(), HEARD  # on the host's loopback, the deliverer does post to the agent's URL
