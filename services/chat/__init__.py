@@ -4,9 +4,9 @@
 
 Served methods (`https://slack.com/api/<method>`): auth.test, team.info, conversations.list / info /
 history / replies / members / join, chat.postMessage / update / delete, reactions.add / remove /
-get, users.list / info / lookupByEmail. The token is a bot token (`xoxb-...`) of the world's bot
-user (`world.chat.bot_id`), a member of the working channels; the private #leadership does not
-exist for it. Every request is bound to an episode by its token (or by the proxy's headers); the
+get, users.list / info / lookupByEmail / profile.get. The token is a bot token (`xoxb-...`) of the
+world's bot user (`world.chat.bot_id`), a member of the working channels; the private #leadership
+does not exist for it. Every request is bound to an episode by its token (or by the proxy's headers); the
 episode's SQLite database holds the workspace, and every row a request changes reaches the
 episode ledger before the response leaves.
 
