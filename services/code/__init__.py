@@ -17,7 +17,7 @@ from flask import Flask
 
 from sandbox.world import World
 from services import ServiceSpec
-from services.code import accounts, comments, errors, issues, labels, openapi, repos
+from services.code import accounts, comments, errors, issues, labels, openapi, repos, search
 from services.code.auth import key_of, on_auth_failure
 from services.code.seed import build_template
 from services.code.wire import HOSTS, add_github_headers
@@ -43,7 +43,7 @@ def create_app(config: dict[str, Any]) -> Flask:
 
     add_sandbox_routes(app, "code", openapi.document)
 
-    for module in (accounts, repos, issues, labels, comments):
+    for module in (accounts, repos, issues, labels, comments, search):
         app.register_blueprint(module.bp)
     return app
 

@@ -12,9 +12,9 @@ from services.common.openapi import document as build
 API = Api(
     title="agent-sandbox code (GitHub-REST-shaped)",
     server="https://api.github.com",
-    prefixes=("/user", "/users/", "/orgs/", "/repos/"),
+    prefixes=("/user", "/users/", "/orgs/", "/repos/", "/search/"),
     description="The GitHub REST API subset served by the sandbox's code fake: the organisation, its members and"
-    " repositories, issues, labels, assignees and issue comments.",
+    " repositories, issues (and their search), labels, assignees and issue comments.",
     version="2022-11-28",
     error_description='GitHub\'s error body: {"message", "documentation_url", "status", "errors"?}',
     security_schemes={
