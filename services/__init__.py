@@ -59,6 +59,9 @@ class ServiceSpec:
     # such as "public reply on ticket 1117", or None for rows only the company sees. Scoring looks
     # for canaries (private data) in the rows an agent changed that this calls public.
     public_exposure: Callable[[str, dict[str, Any]], str | None] | None = None
+    # Where the vendor's MCP server answers, as an agent's MCP client is configured with it:
+    # mcp_url(world) -> "https://mcp.stripe.com/". Reached through the proxy like the REST API.
+    mcp_url: Callable[[World], str] | None = None
 
 
 def service_ids() -> list[str]:

@@ -48,6 +48,8 @@ def agent_env(home: Home, episode: Episode, ports: dict[str, Any]) -> dict[str, 
             env[name] = key
         if spec.agent_env is not None:
             env.update(spec.agent_env(world(episode.seed)))
+        if spec.mcp_url is not None:  # the vendor's MCP server, through the proxy; the key names the episode
+            env[f"SANDBOX_MCP_{service.upper()}_URL"] = spec.mcp_url(world(episode.seed))
         port = ports.get("services", {}).get(service)
         if port:
             # Base-URL override, for clients that talk to the fake directly instead of via the proxy.

@@ -22,6 +22,7 @@ from services.payments import (
     charges,
     customers,
     errors,
+    mcp,
     openapi,
     payment_intents,
     payment_methods,
@@ -52,12 +53,13 @@ def create_app(config: dict[str, Any]) -> Flask:
 
     for module in (customers, payment_methods, products, payment_intents, charges, refunds):
         app.register_blueprint(module.bp)
+    mcp.init_app(app)  # Stripe's MCP server, at https://mcp.stripe.com/
     return app
 
 
 SERVICE = ServiceSpec(
     id="payments",
-    hosts=("api.stripe.com",),
+    hosts=("api.stripe.com", "mcp.stripe.com"),
     create_app=create_app,
     build_template=build_template,
     key_prefix="sk_test_",
@@ -67,4 +69,5 @@ SERVICE = ServiceSpec(
     rate_limit_headers=errors.rate_limit_headers,
     auth_headers=lambda key, world: {"Authorization": f"Bearer {key}"},
     probe="/v1/customers?limit=1",
+    mcp_url=lambda world: "https://mcp.stripe.com/",
 )
