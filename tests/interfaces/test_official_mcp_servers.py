@@ -164,3 +164,18 @@ def test_stripe_mcp_bridge_lists_customers_and_refunds_the_duplicate(official_se
         hosts = {(host, path) for _, host, path, _ in exchanges(ep)}
         assert hosts == {("mcp.stripe.com", "/")}  # the bridge's streamable HTTP, nothing else
     assert (ep.result.success, ep.result.score) == (True, 1.0), ep.result.render()
+
+
+def test_the_client_says_what_is_missing_before_starting_a_server(official_servers, tmp_path):
+    def client(*args: str, **env: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(CLIENT), *args], capture_output=True, text=True, timeout=30,
+                              env={"PATH": "/usr/bin:/bin", **env})
+
+    outside = client("slack", "slack_list_channels")  # no episode: no SLACK_BOT_TOKEN
+    assert outside.returncode == 1
+    assert "SLACK_BOT_TOKEN, SLACK_TEAM_ID not set: run this inside an episode" in outside.stderr
+    bad = client("github", "list_issues={owner: 1}", GITHUB_TOKEN="ghp_x")
+    assert bad.returncode == 1 and "the arguments after '=' are not JSON" in bad.stderr
+    not_installed = client("stripe", OFFICIAL_MCP_SERVERS=str(tmp_path), STRIPE_API_KEY="sk_test_x")
+    assert not_installed.returncode == 1 and "npm ci --prefix tools/mcp-servers" in not_installed.stderr
+    assert client("gitlab").returncode == 2
