@@ -1,13 +1,14 @@
-"""Issue search: `GET /search/issues?q=...`, what the official GitHub MCP server's `search_issues`
-tool and `gh search issues` call.
+"""Search: `GET /search/issues` and `GET /search/repositories`, what the official GitHub MCP
+server's `search_issues` / `search_repositories` tools and `gh search issues|repos` call.
 
-The query's words (and "quoted phrases") must all appear, case-insensitively, in an issue's title,
-body or comments (`in:title`, `in:body`, `in:comments` narrow that). Qualifiers: `repo:OWNER/NAME`,
-`org:` / `user:`, `is:issue|pr|open|closed`, `type:issue|pr`, `state:open|closed`, `label:`,
-`assignee:`, `author:`, `mentions:`, `no:label|assignee`; a leading `-` negates one. A qualifier
-this fake does not know is searched for as a word, so it matches nothing rather than everything.
-There are no pull requests, so `is:pr` matches nothing. `sort=created|updated|comments` with
-`order` (desc by default); GitHub's default "best match" is not modelled: newest first.
+A query's words (and "quoted phrases") must all appear, case-insensitively, in the fields `in:`
+names. Issues: title, body and comments by default; qualifiers `repo:OWNER/NAME`, `org:` / `user:`,
+`is:issue|pr|open|closed`, `type:issue|pr`, `state:open|closed`, `label:`, `assignee:`, `author:`,
+`mentions:`, `no:label|assignee`; there are no pull requests, so `is:pr` matches nothing.
+Repositories: name, description and topics by default; `repo:`, `org:` / `user:`,
+`is:public|private`, `topic:`. A leading `-` negates a qualifier. One this fake does not know is
+searched for as a word, so it matches nothing rather than everything. `sort` and `order` (desc by
+default); GitHub's default "best match" is not modelled: newest first.
 """
 
 from __future__ import annotations
@@ -28,16 +29,15 @@ bp = Blueprint("search", __name__)
 
 MAX_QUERY = 256  # GitHub refuses longer queries
 _TERM = re.compile(r'(-?)([a-z]+):("[^"]*"|\S+)|"([^"]*)"|(\S+)', re.IGNORECASE)
-Predicate = Callable[[sqlite3.Row, sqlite3.Row], bool]  # (repository, issue) -> matches
+Predicate = Callable[[sqlite3.Row, sqlite3.Row], bool]  # (repository, issue or repository) -> matches
 
 
 def _people(row: sqlite3.Row, column: str) -> set[str]:
     return {login.lower() for login in load(row[column])}
 
 
-def _qualifier(name: str, value: str) -> Predicate | None:
+def _issue_qualifier(name: str, value: str) -> Predicate | None:
     """The test of one known qualifier, or None for a name this fake does not know."""
-    value = value.lower()
     tests: dict[str, Predicate] = {
         "repo": lambda repo, _: f"{repo['owner']}/{repo['name']}".lower() == value,
         "org": lambda repo, _: repo["owner"].lower() == value,
@@ -51,7 +51,18 @@ def _qualifier(name: str, value: str) -> Predicate | None:
         "mentions": lambda _, issue: f"@{value}" in _texts(issue, ("body", "comments")),
         "no": lambda _, issue: value in ("label", "assignee") and not load(issue[f"{value}s"]),
     }
-    return tests.get(name.lower())
+    return tests.get(name)
+
+
+def _repo_qualifier(name: str, value: str) -> Predicate | None:
+    tests: dict[str, Predicate] = {
+        "repo": lambda repo, _: f"{repo['owner']}/{repo['name']}".lower() == value,
+        "org": lambda repo, _: repo["owner"].lower() == value,
+        "user": lambda repo, _: repo["owner"].lower() == value,
+        "is": lambda repo, _: value == ("private" if repo["private"] else "public"),
+        "topic": lambda repo, _: value in {t.lower() for t in load(repo["topics"])},
+    }
+    return tests.get(name)
 
 
 def _texts(issue: sqlite3.Row, fields: tuple[str, ...]) -> str:
@@ -61,8 +72,10 @@ def _texts(issue: sqlite3.Row, fields: tuple[str, ...]) -> str:
     return "\n".join(parts).lower()
 
 
-def parse(query: str) -> tuple[list[Predicate], list[str], tuple[str, ...]]:
-    """(qualifier tests, words that must appear, the fields they must appear in)."""
+def parse(query: str, qualifier: Callable[[str, str], Predicate | None], fields_known: tuple[str, ...]
+          ) -> tuple[list[Predicate], list[str], tuple[str, ...]]:
+    """(qualifier tests, words that must appear, the fields they must appear in: `in:`, else all
+    of `fields_known`)."""
     tests: list[Predicate] = []
     words: list[str] = []
     fields: list[str] = []
@@ -73,35 +86,43 @@ def parse(query: str) -> tuple[list[Predicate], list[str], tuple[str, ...]]:
             continue
         value = value.strip('"')
         if name.lower() == "in":
-            fields += [f for f in value.lower().split(",") if f in ("title", "body", "comments")]
+            fields += [f for f in value.lower().split(",") if f in fields_known]
             continue
-        test = _qualifier(name, value)
+        test = qualifier(name.lower(), value.lower())
         if test is None:
             words.append(match.group(0).lstrip("-").lower())
         elif negated:
             tests.append(lambda repo, issue, test=test: not test(repo, issue))
         else:
             tests.append(test)
-    return tests, [w for w in words if w], tuple(fields) or ("title", "body", "comments")
+    return tests, [w for w in words if w], tuple(fields) or fields_known
 
 
-@bp.get("/search/issues")
-@docs("search/search#search-issues-and-pull-requests")
-def search_issues() -> Response:
-    """Search issues and pull requests (q; sort: created, updated, comments; order; per_page, page)."""
+def _query() -> str:
     query = request.args.get("q", "").strip()
     if not query:
         raise validation_failed("Search", "q", "missing")
     if len(query) > MAX_QUERY:
         raise validation_failed("Search", "q", "invalid",
                                 message=f"The search is longer than {MAX_QUERY} characters.")
-    sort = request.args.get("sort") or "best-match"
-    if sort not in ("best-match", "created", "updated", "comments"):
-        raise invalid_request(f"For 'sort', {show(sort)} is not one of [\"comments\", \"created\", \"updated\"].")
-    order = request.args.get("order") or "desc"
-    if order not in ("asc", "desc"):
-        raise invalid_request(f"For 'order', {show(order)} is not one of [\"asc\", \"desc\"].")
-    tests, words, fields = parse(query)
+    return query
+
+
+def _choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = request.args.get(name) or default
+    if value not in (default, *choices):
+        raise invalid_request(f"For '{name}', {show(value)} is not one of [{', '.join(show(c) for c in choices)}].")
+    return value
+
+
+@bp.get("/search/issues")
+@docs("search/search#search-issues-and-pull-requests")
+def search_issues() -> Response:
+    """Search issues and pull requests (q; sort: created, updated, comments; order; per_page, page)."""
+    query = _query()
+    sort = _choice("sort", ("comments", "created", "updated"), "best-match")
+    order = _choice("order", ("asc", "desc"), "desc")
+    tests, words, fields = parse(query, _issue_qualifier, ("title", "body", "comments"))
     repos = {r["id"]: r for r in g.db.execute("SELECT * FROM repos")}
     found = []
     for issue in g.db.execute("SELECT * FROM issues").fetchall():
@@ -116,4 +137,27 @@ def search_issues() -> Response:
     found.sort(key=lambda r: (key(r), r["id"]), reverse=order == "desc")
     page, headers = paginate(found)
     items = [{**objects.issue(repos[r["repo_id"]], r, counts.get(r["id"], 0)), "score": 1.0} for r in page]
+    return json_response({"total_count": len(found), "incomplete_results": False, "items": items}, headers=headers)
+
+
+@bp.get("/search/repositories")
+@docs("search/search#search-repositories")
+def search_repositories() -> Response:
+    """Search repositories (q; sort: stars, forks, help-wanted-issues, updated; order; per_page, page)."""
+    query = _query()
+    sort = _choice("sort", ("forks", "help-wanted-issues", "stars", "updated"), "best-match")
+    order = _choice("order", ("asc", "desc"), "desc")
+    tests, words, fields = parse(query, _repo_qualifier, ("name", "description", "topics"))
+    found = []
+    for repo in g.db.execute("SELECT * FROM repos").fetchall():
+        texts = {"name": [repo["name"]], "description": [repo["description"] or ""], "topics": load(repo["topics"])}
+        text = "\n".join(t for field in fields for t in texts[field]).lower()
+        if all(test(repo, repo) for test in tests) and all(word in text for word in words):
+            found.append(repo)
+    # No repository has stars, forks or help-wanted issues: those sorts tie, and fall back to newest first.
+    column = "updated_at" if sort == "updated" else "created_at"
+    found.sort(key=lambda r: (r[column], r["id"]), reverse=order == "desc")
+    page, headers = paginate(found)
+    counts = dict(g.db.execute("SELECT repo_id, count(*) FROM issues WHERE state = 'open' GROUP BY repo_id"))
+    items = [{**objects.repository(r, counts.get(r["id"], 0)), "score": 1.0} for r in page]
     return json_response({"total_count": len(found), "incomplete_results": False, "items": items}, headers=headers)

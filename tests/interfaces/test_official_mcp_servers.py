@@ -112,12 +112,14 @@ def test_server_github_lists_issues_and_triages_one(official_servers, sandbox_ha
     owner, repo = REPO.split("/")
     first = TRIAGE["issues"][0]
     with sandbox.episode("triage-from-chat", sandbox=sandbox_handle) as ep:
-        out = drive(ep, "github",
+        out = drive(ep, "github", ("search_repositories", {"query": f"org:{owner}"}),
                     ("list_issues", {"owner": owner, "repo": repo, "state": "open", "per_page": 100}),
                     ("search_issues", {"q": f"repo:{REPO} is:issue is:open no:assignee"}),
                     ("update_issue", {"owner": owner, "repo": repo, "issue_number": first["number"],
                                       "labels": [first["label"]], "assignees": [first["assignee"]]}))
         assert {"list_issues", "update_issue", "add_issue_comment", "search_issues"} <= set(out["tools"])
+        # server-github checks this answer against its own schema of GitHub's search response
+        assert sorted(r["name"] for r in out["search_repositories"]["items"]) == sorted(r.name for r in W.code.repos)
         open_issues = [i for i in W.code.issues if i.repo == TRIAGE["repo"] and i.state == "open"]
         assert sorted((i["number"], i["title"]) for i in out["list_issues"]) == sorted(
             (i.number, i.title) for i in open_issues)
@@ -128,7 +130,8 @@ def test_server_github_lists_issues_and_triages_one(official_servers, sandbox_ha
         assert [label["name"] for label in updated["labels"]] == [first["label"]]
         assert [a["login"] for a in updated["assignees"]] == [first["assignee"]]
         path = f"/repos/{REPO}/issues"
-        assert exchanges(ep) == [("GET", "api.github.com", path, 200), ("GET", "api.github.com", "/search/issues", 200),
+        assert exchanges(ep) == [("GET", "api.github.com", "/search/repositories", 200),
+                                 ("GET", "api.github.com", path, 200), ("GET", "api.github.com", "/search/issues", 200),
                                  ("PATCH", "api.github.com", f"{path}/{first['number']}", 200)]
     reasons = ep.result.reasons
     assert (f"ok: #{first['number']} labelled {first['label']} and assigned to {first['assignee']} "

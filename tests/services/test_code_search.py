@@ -1,5 +1,5 @@
-"""Issue search (`GET /search/issues`) through PyGithub and raw HTTP: qualifiers, words, sorting,
-paging, and GitHub's answer to a missing or bad query."""
+"""Search (`GET /search/issues`, `GET /search/repositories`) through PyGithub and raw HTTP:
+qualifiers, words, sorting, paging, and GitHub's answer to a missing or bad query."""
 
 from __future__ import annotations
 
@@ -78,3 +78,18 @@ def test_search_is_a_read_and_changes_no_row(http, code_served, ep):
     with code_served.ledger(ep) as ledger:
         assert ledger.state_changes() == []
         assert [(e["path"], e["status"]) for e in ledger.exchanges()] == [("/search/issues", 200)]
+
+
+def test_pygithub_search_repositories_by_org_visibility_topic_and_words(gh, http):
+    everything = gh.search_repositories(f"org:{ORG}")
+    assert sorted(r.name for r in everything) == sorted(r.name for r in W.code.repos)
+    assert sorted(r.name for r in gh.search_repositories(f"org:{ORG} is:private")) == [PRIVATE]
+    assert PRIVATE not in [r.name for r in gh.search_repositories(f"org:{ORG} -is:private")]
+    assert [r.name for r in gh.search_repositories(f"kit in:name topic:{REPO.split('-')[0]}")] == [REPO]
+    described = next(r for r in W.code.repos if r.name == REPO).description.split()[1]
+    found = http("GET", "/search/repositories", params={"q": f"{described} in:description org:{ORG}"}).json()
+    assert REPO in [r["full_name"].split("/")[1] for r in found["items"]] and found["items"][0]["score"] == 1.0
+    assert http("GET", "/search/repositories", params={"q": f"{REPO} in:description"}).json()["total_count"] == 0
+    stars = http("GET", "/search/repositories", params={"q": "kit", "sort": "size"})
+    assert stars.status_code == 422 and "'sort'" in stars.json()["message"]
+    assert http("GET", "/search/repositories").status_code == 422
