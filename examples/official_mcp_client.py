@@ -31,10 +31,10 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mcp import ClientSession, McpError
-from mcp.client.stdio import StdioServerParameters, get_default_environment, stdio_client
+if TYPE_CHECKING:
+    from mcp.client.stdio import StdioServerParameters
 
 MODULES = Path(os.environ.get("OFFICIAL_MCP_SERVERS") or Path(__file__).resolve().parents[1] / "tools" /
                "mcp-servers" / "node_modules")
@@ -54,6 +54,10 @@ TIMEOUT = 30  # seconds for one tool call: a call the sandbox never answers fail
 
 def server_parameters(server: str, environ: dict[str, str]) -> StdioServerParameters:
     """How to start `server` with the episode's credentials from `environ` (a `sandbox env`)."""
+    # The mcp SDK is imported here, not at the top: it takes about a second, and a mistake in the
+    # command line or a missing install is said before that.
+    from mcp.client.stdio import StdioServerParameters, get_default_environment
+
     entry, config = SERVERS[server]
     script = MODULES / entry
     if not script.is_file():
@@ -92,8 +96,12 @@ def _content(result: Any) -> Any:
 
 
 async def run(server: str, calls: list[tuple[str, dict[str, Any]]]) -> int:
+    parameters = server_parameters(server, dict(os.environ))
+    from mcp import ClientSession, McpError
+    from mcp.client.stdio import stdio_client
+
     failed = False
-    async with stdio_client(server_parameters(server, dict(os.environ))) as (read, write):
+    async with stdio_client(parameters) as (read, write):
         async with ClientSession(read, write) as session:
             await session.initialize()
             tools = sorted(tool.name for tool in (await session.list_tools()).tools)
