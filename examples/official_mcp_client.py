@@ -54,10 +54,6 @@ TIMEOUT = 30  # seconds for one tool call: a call the sandbox never answers fail
 
 def server_parameters(server: str, environ: dict[str, str]) -> StdioServerParameters:
     """How to start `server` with the episode's credentials from `environ` (a `sandbox env`)."""
-    # The mcp SDK is imported here, not at the top: it takes about a second, and a mistake in the
-    # command line or a missing install is said before that.
-    from mcp.client.stdio import StdioServerParameters, get_default_environment
-
     entry, config = SERVERS[server]
     script = MODULES / entry
     if not script.is_file():
@@ -67,6 +63,10 @@ def server_parameters(server: str, environ: dict[str, str]) -> StdioServerParame
     if missing:
         raise SystemExit(f"{', '.join(missing)} not set: run this inside an episode "
                          "(sandbox run TASK -- ..., or eval \"$(sandbox env EPISODE)\")")
+    # The mcp SDK is imported here, not at the top: it takes about a second, and a mistake in the
+    # command line, the install or the environment is said before that.
+    from mcp.client.stdio import StdioServerParameters, get_default_environment
+
     env = {**get_default_environment(), **{name: environ[name] for name in NETWORK if name in environ}}
     env.update({ours: environ[theirs] for ours, theirs in config.items()})
     return StdioServerParameters(command="node", args=[str(script)], env=env)
