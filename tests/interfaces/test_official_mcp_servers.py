@@ -84,6 +84,9 @@ def drive(ep: EpisodeHandle, server: str, *calls: tuple[str, dict[str, Any]]) ->
 
 
 def exchanges(ep: EpisodeHandle) -> list[tuple[str, str, str, int]]:
+    """The episode's exchanges so far; and none of its keys, which the servers sent, in its ledger."""
+    written = b"".join(path.read_bytes() for path in ep.ledger_path.parent.glob(ep.ledger_path.name + "*"))
+    assert written and not [service for service, key in ep.episode.api_keys.items() if key.encode() in written]
     with Ledger(ep.ledger_path) as ledger:
         return [(e["method"], e["host"], e["path"], e["status"]) for e in ledger.exchanges()]
 
