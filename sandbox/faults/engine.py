@@ -36,6 +36,7 @@ class Call:
     path: str  # without the query
     service: str | None
     clock_s: float  # seconds of episode time since the episode started (1 per exchange)
+    mcp_tool: str | None = None  # the tool of an MCP tools/call (read only when a rule looks at MCP)
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class EpisodeFaults:
 
 
 def matches(rule: Rule, call: Call) -> bool:
-    """Does `call` satisfy the rule's host/method/path/service fields?"""
+    """Does `call` satisfy the rule's host/method/path/service/mcp_tool fields?"""
     m = rule.match
     if m.methods and call.method not in m.methods:
         return False
@@ -116,6 +117,8 @@ def matches(rule: Rule, call: Call) -> bool:
     if m.host_re is not None and not m.host_re.match(call.host.lower()):
         return False
     if m.path_re is not None and not m.path_re.match(call.path):
+        return False
+    if m.mcp_tool_re is not None and (call.mcp_tool is None or not m.mcp_tool_re.match(call.mcp_tool)):
         return False
     return True
 

@@ -22,6 +22,8 @@ A rule's `match` (every field optional; all given must hold):
     probability  chance the rule fires on a matching call, drawn from the seeds (0..1)
     after_s      only from this many seconds of episode time on (the clock advances 1 s per exchange)
     times        fire at most this many times per episode
+    mcp_tool     glob(s) on the tool an MCP `tools/call` names (`create_refund`, `slack_*`); a rule
+                 with it matches MCP tool calls only
 
 "Matching call" means a request that satisfies the host/method/path/service fields; the counter
 behind nth/every counts those, per episode and per rule. A rule fires on a matching call when
@@ -56,12 +58,13 @@ class FaultProfileError(ConfigError):
     rule and the field."""
 
 
-MATCH_KEYS = ("host", "method", "path", "service", "nth", "every", "probability", "after_s", "times")
+MATCH_KEYS = ("host", "method", "path", "service", "nth", "every", "probability", "after_s", "times", "mcp_tool")
 TOP_KEYS = ("name", "seed", "description", "rules")
 RULE_KEYS = ("name", "match", "action", "description")
 
 # Actions that answer the call themselves or cut it: after one of them, later rules do not act.
-TERMINAL = frozenset({"error", "rate_limit", "reset", "hang", "busy", "maintenance", "expire_session", "ghost_write"})
+TERMINAL = frozenset({"error", "rate_limit", "reset", "hang", "busy", "maintenance", "expire_session", "ghost_write",
+                      "mcp_tool_error", "mcp_timeout"})
 
 # kind -> {field: (checker name, default)}; a default of REQUIRED means the field must be given.
 REQUIRED = object()
@@ -96,6 +99,12 @@ ACTIONS: dict[str, dict[str, tuple[str, Any]]] = {
     "ghost_write": {"status": ("error_status", 500), "drop": ("boolean", False), "message": ("text", None)},
     # UI nuisance for HTML responses; see sandbox/faults/html.py for the operations.
     "html": {"ops": ("html_ops", REQUIRED)},
+    # An MCP tool call answered as a tool that ran and failed: a 200 result with `isError: true` and
+    # the message (the model reads it). On a call that is not an MCP tools/call it does nothing.
+    "mcp_tool_error": {"message": ("text", None)},
+    # An MCP request answered, after `ms`, with the JSON-RPC error a timed-out request gets (-32001,
+    # as the SDKs report it); the service never saw it. For a client's own timeout, use hang.
+    "mcp_timeout": {"ms": ("ms", 0), "message": ("text", None)},
 }
 
 DRIFT_OPS = ("rename", "hide", "add", "retype", "page_size", "reorder")
@@ -114,9 +123,11 @@ class Match:
     probability: float | None = None
     after_s: float | None = None
     times: int | None = None
+    mcp_tools: tuple[str, ...] = ()
     # Compiled once: the hot path is one regex per non-empty field.
     host_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
     path_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    mcp_tool_re: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -149,6 +160,11 @@ class Profile:
     def needs_relay(self) -> bool:
         """Does any rule dribble? (Only then does the proxy route the episode's calls via its relay.)"""
         return any(rule.action.kind == "dribble" for rule in self.rules)
+
+    @functools.cached_property
+    def reads_mcp(self) -> bool:
+        """Does any rule look at MCP calls? (Only then are request bodies read for the tool name.)"""
+        return any(rule.match.mcp_tools or rule.action.kind.startswith("mcp_") for rule in self.rules)
 
     @functools.cached_property
     def prefilter(self) -> re.Pattern[str] | None:

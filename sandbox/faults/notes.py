@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.common.mcp_wire import call_name
+
 MAX_NOTES = 8
 
 _WHAT = {
@@ -26,6 +28,10 @@ _WHAT = {
                                                   not in d else f"the write was applied, the agent got {d['status']}")
                              + ")",
     "html": lambda d: f"UI nuisance ({'; '.join(d.get('changes') or [])})",
+    "mcp_tool_error": lambda d: "an injected MCP tool error (isError)" if "tool" in d
+    else "an MCP tool error rule (not a tool call: no effect)",
+    "mcp_timeout": lambda d: f"an injected MCP timeout (JSON-RPC {d['code']})" if "code" in d
+    else "an MCP timeout rule (not an MCP request: no effect)",
 }
 
 
@@ -44,7 +50,7 @@ def fault_notes(faults: list[dict[str, Any]], exchanges: list[dict[str, Any]], *
     notes = []
     for fault in faults:
         n, row = calls.get(fault["exchange_id"], (None, None))
-        where = f"call {n} ({row['method']} {row['path']})" if row else "a call"
+        where = f"call {n} ({call_name(row)})" if row else "a call"
         notes.append(f"fault: {describe_fault(fault)} hit {where} [rule {fault['rule']!r}]")
     shown = notes[:MAX_NOTES]
     if len(notes) > MAX_NOTES:

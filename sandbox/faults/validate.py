@@ -278,6 +278,7 @@ def _match(check: _Check, doc: dict[str, Any], place: str) -> Match:
         if not raw:
             check.fail(f"{place}.nth", "expected an integer >= 1 or a non-empty list of them")
         nth = tuple(check.integer(v, f"{place}.nth", 1) for v in raw)
+    mcp_tools = _mcp_tools(check, doc["mcp_tool"], f"{place}.mcp_tool") if "mcp_tool" in doc else ()
     return Match(
         hosts=tuple(h.lower() for h in hosts),
         methods=_methods(check, doc["method"], f"{place}.method") if "method" in doc else (),
@@ -288,6 +289,8 @@ def _match(check: _Check, doc: dict[str, Any], place: str) -> Match:
         probability=check.number(doc["probability"], f"{place}.probability", 0, 1) if "probability" in doc else None,
         after_s=check.number(doc["after_s"], f"{place}.after_s") if "after_s" in doc else None,
         times=check.integer(doc["times"], f"{place}.times", 1) if "times" in doc else None,
+        mcp_tools=mcp_tools,
+        mcp_tool_re=glob_regex(mcp_tools, ignore_case=False),
         host_re=glob_regex(tuple(h.lower() for h in hosts), ignore_case=True),
         path_re=glob_regex(paths, ignore_case=False),
     )
@@ -313,6 +316,20 @@ def _services(check: _Check, value: Any, place: str) -> tuple[str, ...]:
         except ServiceError as exc:
             check.fail(place, f"unknown service {name!r}", exc.hint)
     return names
+
+
+def _mcp_tools(check: _Check, value: Any, place: str) -> tuple[str, ...]:
+    """Tool-name globs, checked against the fakes' MCP tools: a misspelt `create_refnd` would match
+    nothing and the run would look unperturbed."""
+    from services.common.mcp_tools import all_tool_names
+
+    globs = check.strings(value, place)
+    known = all_tool_names()
+    for glob in globs:
+        if not any(fnmatch.fnmatchcase(name, glob) for name in known):
+            check.fail(place, f"no MCP tool of any fake is called {glob!r}",
+                       did_you_mean(glob, sorted(known)) or "see a fake's tools with tools/list")
+    return globs
 
 
 def _methods(check: _Check, value: Any, place: str) -> tuple[str, ...]:

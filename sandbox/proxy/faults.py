@@ -37,9 +37,10 @@ from sandbox.faults import drift as drift_ops
 from sandbox.faults import html as html_ops
 from sandbox.faults.engine import Call, EpisodeFaults, Firing, latency_ms
 from sandbox.home import Home
-from sandbox.proxy.flows import EPISODE, FAULTS, OUTCOME, SERVICE, is_internal_path, sandbox_answer
+from sandbox.proxy.flows import EPISODE, FAULTS, OUTCOME, SERVICE, decoded_body, is_internal_path, sandbox_answer
 from sandbox.proxy.relay import DRIBBLE_HEADER, FaultRelay
 from sandbox.proxy.route import Routes
+from services.common import mcp_wire
 
 logger = logging.getLogger(__name__)
 
@@ -165,8 +166,9 @@ class Faults:
             return  # the ledger could not write it, and has answered instead
         if state.profile.needs_relay:
             self._relayed[flow.client_conn] = True
+        rpc = mcp_wire.rpc_call(decoded_body(request)) if state.profile.reads_mcp else None
         call = Call(request.host, request.method, request.path.partition("?")[0], service,
-                    exchange_id * STEP_SECONDS)
+                    exchange_id * STEP_SECONDS, rpc.tool if rpc else None)
         pending = []
         for firing in state.decide(call):
             kind = firing.rule.action.kind
@@ -186,6 +188,12 @@ class Faults:
                 flow.kill()
             elif kind == "hang":
                 await self._hang(flow, firing)
+            elif kind in ("mcp_tool_error", "mcp_timeout"):
+                answer = await _mcp_answer(flow, firing, rpc)
+                if answer is not None:
+                    flow.response = answer
+                    flow.metadata[_ANSWERED] = True
+                    flow.metadata[OUTCOME] = "faulted"
             else:
                 pending.append(firing)
         if pending and not flow.response and not flow.error:
@@ -388,6 +396,32 @@ def _expire_session(flow: http.HTTPFlow, firing: Firing, service: str | None) ->
     if params["until"] == "reauth" and wants_html(flow.request) and flow.request.method == "GET":
         return http.Response.make(303, b"", {"Location": params["reauth_path"]})  # a browser goes to sign in
     return vendor_answer(service, 401, message)
+
+
+# What the MCP SDKs call a timed-out request (mcp.types / the TypeScript SDK's ErrorCode.RequestTimeout).
+MCP_REQUEST_TIMEOUT = -32001
+
+
+async def _mcp_answer(flow: http.HTTPFlow, firing: Firing, rpc: mcp_wire.RpcCall | None) -> http.Response | None:
+    """An MCP fault's answer, in the protocol's own shape and with the request's JSON-RPC id; None
+    (and a note saying so) when the call is not one the action applies to."""
+    params = firing.rule.action.params
+    kind = firing.rule.action.kind
+    if rpc is None or rpc.id is None or (kind == "mcp_tool_error" and rpc.tool is None):
+        what = "an MCP tools/call" if kind == "mcp_tool_error" else "an MCP request"
+        record(flow, firing, {"did": f"nothing: {kind} needs {what}"})
+        return None
+    if kind == "mcp_tool_error":
+        message = params.get("message") or f"An error occurred while running the tool {rpc.tool}. Please try again."
+        record(flow, firing, {"tool": rpc.tool, "did": "answered the tool call with isError"})
+        body = mcp_wire.result_message(rpc.id, {"content": [{"type": "text", "text": message}], "isError": True})
+    else:
+        if params["ms"]:
+            await asyncio.sleep(params["ms"] / 1000)
+        message = params.get("message") or "Request timed out"
+        record(flow, firing, {"method": rpc.describe(), "ms": params["ms"], "code": MCP_REQUEST_TIMEOUT})
+        body = mcp_wire.error_message(rpc.id, MCP_REQUEST_TIMEOUT, message)
+    return http.Response.make(200, body, {"Content-Type": "application/json"})
 
 
 _DEFAULT_MESSAGES = {500: "An unexpected error occurred.", 502: "Bad gateway.", 503: "Service unavailable.",

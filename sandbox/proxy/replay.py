@@ -56,6 +56,7 @@ from sandbox.proxy.route import Routes
 from sandbox.recordings.format import Exchange, RecordedResponse, RecordingError, read_recording
 from sandbox.recordings.match import Cursor, Index, Miss, RequestView
 from sandbox.recordings.stream import StreamTap
+from services.common import mcp_wire
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +144,9 @@ class Replay:
             self.streams.send(flow, found.response)
         else:
             flow.response = build_response(found.response, request.http_version)
+            rpc = mcp_wire.rpc_call(body)  # an MCP answer goes back with the live request's JSON-RPC id
+            if rpc is not None and rpc.id is not None:
+                flow.response.content = mcp_wire.with_id(flow.response.content, rpc.id) or flow.response.content
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response is not None and TICKET_HEADER in flow.request.headers:

@@ -7,6 +7,8 @@ path, query and body, after both are normalised the same way:
   between runs);
 - the query and form bodies are compared as sorted pairs, JSON bodies as canonical JSON (key
   order and spacing do not matter);
+- a JSON-RPC request (MCP) is matched without its `id` and `params._meta`, which differ between
+  runs of one client; the replayed answer carries the live request's id (sandbox/proxy/replay.py);
 - volatile fields are dropped: JSON paths (`$.metadata.request_id`, `$..timestamp`,
   `$.messages[*].id`; a bare name means anywhere), query/form names, and string values that
   fully match a pattern.
@@ -32,6 +34,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from sandbox.recordings.format import Exchange, RecordedRequest, Recording, RecordingError
 from sandbox.recordings.redact import Redactor
+from services.common import mcp_wire
 
 SEQUENCES = ("repeat_last", "in_order")
 DEFAULT_IGNORE = ("$..request_id", "$..requestId", "$..idempotency_key", "$..idempotencyKey", "$..nonce")
@@ -224,6 +227,7 @@ def body_form(view: RequestView, rule: Rule) -> tuple[str, Any]:
             doc = json.loads(body)
         except ValueError:
             return "raw", body
+        doc = mcp_wire.without_volatile(doc)  # an MCP request matches on method and arguments, not its id
         for path in rule.ignore:
             _drop(doc, path)
         return "json", _mask(doc, rule.ignore_patterns) if rule.ignore_patterns else doc

@@ -4,6 +4,8 @@
 - errors: answers >= 400, transport errors (injected ones included), refusals, and exchanges
   the proxy never finished;
 - retries: requests repeating an earlier request (same method, URL and body) that had failed;
+  an MCP call is the same call when its method, tool and arguments are (its JSON-RPC id differs),
+  and it failed when it was answered with a JSON-RPC error or a tool result with isError;
 - duplicated writes: writes that changed state again with the same request as an earlier write
   that had already changed state: a retry without an idempotency key, typically. A replay that an
   idempotency key turned into a no-op changes nothing and is not counted;
@@ -12,8 +14,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from services.common.mcp_wire import answer_failed, exchange_call
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -40,10 +45,15 @@ def failed(exchange: dict[str, Any]) -> bool:
     # An error text means no whole answer came back: a transport error, an injected reset, hang or
     # dropped ghost write (outcome `faulted`), or an exchange the proxy never finished (closed at finish).
     status = exchange.get("status")
-    return (status or 0) >= 400 or exchange.get("outcome") in ("error", "refused") or bool(exchange.get("error"))
+    return ((status or 0) >= 400 or exchange.get("outcome") in ("error", "refused") or bool(exchange.get("error"))
+            or (exchange.get("method") == "POST" and answer_failed(exchange.get("response_body"))))
 
 
 def signature(exchange: dict[str, Any]) -> tuple[Any, ...]:
+    rpc = exchange_call(exchange)
+    if rpc is not None:  # an MCP call: the same call whatever its JSON-RPC id
+        arguments = json.dumps(rpc.arguments, sort_keys=True, default=str)
+        return ("POST", exchange.get("host"), exchange.get("path"), rpc.method, rpc.tool or "", arguments)
     # The ledger keeps only a body's first bytes (ledger_body_bytes): its SHA-256 tells whole bodies apart.
     body = exchange.get("request_body_sha256") or exchange.get("request_body")
     return (exchange.get("method"), exchange.get("host"), exchange.get("path"), exchange.get("query") or "",

@@ -23,7 +23,7 @@ from typing import Any
 from flask import Flask
 
 from services import ServiceSpec
-from services.chat import auth, chat, conversations, errors, openapi, reactions, team, users
+from services.chat import auth, chat, conversations, errors, mcp, openapi, reactions, team, users
 from services.chat.auth import key_of, on_auth_failure
 from services.chat.seed import build_template, team_id
 from services.chat.wire import add_slack_headers
@@ -53,6 +53,7 @@ def create_app(config: dict[str, Any]) -> Flask:
 
     for module in (auth, team, conversations, chat, reactions, users):
         app.register_blueprint(module.bp)
+    mcp.init_app(app)  # the vendor's MCP server, sharing the REST routes' rows
     return app
 
 
@@ -77,4 +78,5 @@ SERVICE = ServiceSpec(
     auth_headers=lambda key, world: {"Authorization": f"Bearer {key}"},
     probe="/api/auth.test",
     public_exposure=public_exposure,
+    mcp_url=lambda world: "https://slack.com/api/mcp",
 )

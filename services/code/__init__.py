@@ -17,7 +17,7 @@ from flask import Flask
 
 from sandbox.world import World
 from services import ServiceSpec
-from services.code import accounts, comments, errors, issues, labels, openapi, repos, search
+from services.code import accounts, comments, errors, issues, labels, mcp, openapi, repos, search
 from services.code.auth import key_of, on_auth_failure
 from services.code.seed import build_template
 from services.code.wire import HOSTS, add_github_headers
@@ -45,6 +45,7 @@ def create_app(config: dict[str, Any]) -> Flask:
 
     for module in (accounts, repos, issues, labels, comments, search):
         app.register_blueprint(module.bp)
+    mcp.init_app(app)  # the vendor's MCP server, sharing the REST routes' rows
     return app
 
 
@@ -63,7 +64,7 @@ def public_exposure(table: str, row: dict[str, Any]) -> str | None:
 
 SERVICE = ServiceSpec(
     id="code",
-    hosts=HOSTS,
+    hosts=(*HOSTS, mcp.HOST),
     create_app=create_app,
     build_template=build_template,
     key_prefix="ghp_",
@@ -75,4 +76,5 @@ SERVICE = ServiceSpec(
     public_exposure=public_exposure,
     rate_limit_status=403,
     probe="/user",
+    mcp_url=lambda world: "https://api.githubcopilot.com/mcp/",
 )

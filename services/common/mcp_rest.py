@@ -17,14 +17,19 @@ teardown resets the connection's exchange id (the binding's teardown), so it is 
 from __future__ import annotations
 
 import json
+import posixpath
+import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, unquote
 
 from flask import Response, current_app, g, request
 from werkzeug.datastructures import MultiDict
 
+from services.common.mcp import ToolError
+
 # What a nested call keeps of the MCP request: who is calling and how they authenticate.
-_KEPT_HEADERS = ("Authorization", "User-Agent", "Host")
+_KEPT_HEADERS = ("Authorization", "User-Agent")  # the host: base_url
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,15 @@ def call(
     json_body: Any = None,
     form: dict[str, Any] | list[tuple[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    host: str | None = None,
 ) -> RestAnswer:
-    """Run `method path` through the fake's own route, in the current (MCP) request's episode."""
+    """Run `method path` through the fake's own route, in the current (MCP) request's episode;
+    `host` when the REST API lives on another host than the MCP server (its URLs name that host).
+
+    Tools build `path` from their arguments, quoting each segment (`segment()`); a path that still
+    reaches the sandbox's own routes is refused here, as the proxy refuses it from outside."""
+    if _internal(path):
+        raise ValueError(f"an MCP tool asked for {path!r}, which is internal to the sandbox")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     outer = request._get_current_object()  # type: ignore[attr-defined]
     kept = {name: outer.headers[name] for name in _KEPT_HEADERS if name in outer.headers}
@@ -58,7 +70,7 @@ def call(
     elif form is not None:
         options["data"] = MultiDict(form)
     environ = {"REMOTE_ADDR": outer.remote_addr or "127.0.0.1", "wsgi.url_scheme": outer.scheme}
-    with app.test_request_context(path, base_url=f"{outer.scheme}://{outer.host}", environ_overrides=environ,
+    with app.test_request_context(path, base_url=f"{outer.scheme}://{host or outer.host}", environ_overrides=environ,
                                   **options):
         try:
             response = app.make_response(app.dispatch_request())
@@ -67,6 +79,21 @@ def call(
         answer = RestAnswer(response.status_code, _json_of(response))
     _restore_binding()
     return answer
+
+
+def segment(value: object) -> str:
+    """One path segment from a tool argument, so an argument can only name a resource, never another
+    route or a query: `?`, `#`, `.`/`..` percent-encoded, and a `/` refused (the server decodes `%2F`
+    before routing, as werkzeug and most servers do, so encoding it would not keep it in its segment)."""
+    text = str(value)
+    if "/" in text:
+        raise ToolError(f"{text!r} is not a valid id or name: it contains '/'.")
+    return "%2E" * len(text) if text in (".", "..") else quote(text, safe="")
+
+
+def _internal(path: str) -> bool:
+    plain = posixpath.normpath("/" + re.sub("/{2,}", "/", unquote(path.partition("?")[0])).lstrip("/"))
+    return plain == "/_sandbox" or plain.startswith("/_sandbox/")
 
 
 def _json_of(response: Response) -> Any:

@@ -23,7 +23,7 @@ from services import ServiceSpec
 from services.common.binding import EpisodeBinding
 from services.common.inputs import bound_int_routes
 from services.common.sandbox_routes import add_sandbox_routes
-from services.helpdesk import errors, openapi, organizations, search, tickets, ui, users
+from services.helpdesk import errors, mcp, openapi, organizations, search, tickets, ui, users
 from services.helpdesk.auth import check_actor, key_of, on_auth_failure
 from services.helpdesk.errors import ZendeskError, error_response
 from services.helpdesk.seed import agent_email, build_template
@@ -65,6 +65,7 @@ def create_app(config: dict[str, Any]) -> Flask:
 
     for module in (tickets, users, organizations, search, ui):
         app.register_blueprint(module.bp)
+    mcp.init_app(app)  # the vendor's MCP server, sharing the REST routes' rows
     return app
 
 
@@ -105,4 +106,5 @@ SERVICE = ServiceSpec(
     auth_headers=auth_headers,
     public_exposure=public_exposure,
     probe="/api/v2/users/me.json",
+    mcp_url=lambda world: f"https://{world.org.helpdesk_host}/api/v2/mcp",
 )

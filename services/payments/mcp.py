@@ -18,6 +18,7 @@ from flask import Flask
 
 from services.common import mcp_rest
 from services.common.mcp import McpServer, Tool, ToolError, add_mcp_endpoint
+from services.common.mcp_rest import segment
 
 # `/` is what @stripe/mcp's bridge POSTs to (`new URL("https://mcp.stripe.com")`); `/mcp` for a
 # client given SANDBOX_PAYMENTS_URL, where `/` would read as the REST API's root.
@@ -101,7 +102,7 @@ def fetch_stripe_resources(args: dict[str, Any]) -> Any:
     prefix = args["id"].partition("_")[0]
     if prefix not in _FETCHABLE:
         raise ToolError(f"Cannot fetch {args['id']!r}: ids start with one of {', '.join(p + '_' for p in _FETCHABLE)}.")
-    return _rest("GET", _FETCHABLE[prefix] + args["id"])
+    return _rest("GET", _FETCHABLE[prefix] + segment(args["id"]))
 
 
 def _schema(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
