@@ -161,6 +161,9 @@ def _parse_body() -> dict[str, Any]:
         message = json.loads(raw)
     except (UnicodeDecodeError, ValueError) as error:
         raise _RpcError(types.PARSE_ERROR, f"The body is not JSON ({error}); POST one JSON-RPC message.", 400) from None
+    except RecursionError:  # nesting deep enough to exhaust the parser's stack: no MCP message looks like that
+        raise _RpcError(types.PARSE_ERROR, "The body's JSON is nested too deeply; POST one JSON-RPC message.",
+                        400) from None
     if isinstance(message, list):
         raise _RpcError(types.INVALID_REQUEST, "JSON-RPC batches are not part of MCP since 2025-06-18;"
                         " send one message per POST.", 400)

@@ -33,7 +33,7 @@ def rpc_call(body: bytes | None) -> RpcCall | None:
         return None
     try:
         message = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # not JSON, or nested past the parser's stack
         return None
     if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or not isinstance(message.get("method"), str):
         return None
@@ -59,7 +59,7 @@ def with_id(body: bytes | None, message_id: Any) -> bytes | None:
         return None
     try:
         message = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # not JSON, or nested past the parser's stack
         return None
     if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or "id" not in message:
         return None
@@ -121,7 +121,7 @@ def answer_failed(response_body: Any) -> bool:
         body = body.partition(b"data:")[2].strip()
     try:
         message = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):  # not JSON, or nested past the parser's stack
         return False
     if not isinstance(message, dict):
         return False

@@ -254,6 +254,10 @@ def check(target: Target, probe: Probe, status: int, content_type: str, body: by
         data = json.loads(body)
     except ValueError:
         return f"{where}: unparseable JSON: {body[:200]!r}"
+    if isinstance(data, dict) and data.get("jsonrpc") == "2.0":  # an MCP endpoint: JSON-RPC's own error shape
+        error = data.get("error")
+        ok = "result" in data or (isinstance(error, dict) and {"code", "message"} <= set(error))
+        return None if ok else f"{where}: not a JSON-RPC error: {body[:200]!r}"
     if target.spec.id == "chat":  # Slack: HTTP 200 with ok:false
         return None if isinstance(data, dict) and "ok" in data else f"{where}: no `ok`: {body[:200]!r}"
     expected = shape(target.spec, status)

@@ -121,7 +121,7 @@ def test_vendor_error_for_faults():
 
 
 def test_service_spec_hooks():
-    assert SERVICE.hosts == ("api.github.com",) and SERVICE.key_prefix == "ghp_"
+    assert SERVICE.hosts == ("api.github.com", "api.githubcopilot.com") and SERVICE.key_prefix == "ghp_"  # REST, MCP
     assert SERVICE.env_vars == ("GITHUB_TOKEN", "GH_TOKEN")
     assert SERVICE.agent_env(W) == {"GITHUB_ORG": ORG}
     assert SERVICE.auth_headers("ghp_x", W)["Authorization"] == "token ghp_x"
