@@ -4,7 +4,7 @@
 
 Served methods (`https://slack.com/api/<method>`): auth.test, team.info, conversations.list / info /
 history / replies / members / join, chat.postMessage / update / delete, reactions.add / remove /
-get, users.list / info / lookupByEmail, apps.manifest.update / create (the Events API request URL:
+get, users.list / info / lookupByEmail / profile.get, apps.manifest.update / create (the Events API request URL:
 events are delivered by the sandbox, see manifest.py and events.py). The token is a bot token
 (`xoxb-...`) of the world's bot user (`world.chat.bot_id`), a member of the working channels; the
 private #leadership does not exist for it. Every request is bound to an episode by its token (or by

@@ -1,4 +1,4 @@
-"""Users: list, info, lookupByEmail. Every member of the workspace is visible to the bot; the
+"""Users: list, info, lookupByEmail, profile.get. Every member of the workspace is visible to the bot; the
 profile carries the work email only (the bot has users:read.email), never a personal address."""
 
 from __future__ import annotations
@@ -53,3 +53,18 @@ def lookup_by_email() -> Response:
     if row is None:
         raise SlackError("users_not_found")
     return ok({"user": objects.user(row)})
+
+
+@bp.route("/api/users.profile.get", methods=["GET", "POST"])
+def profile_get() -> Response:
+    """Retrieves a user's profile (the calling bot's own without `user`); the official Slack MCP
+    server's `slack_get_user_profile` calls it with `include_labels`, which changes nothing here:
+    no profile has custom fields."""
+    args = request_args()
+    user_id = (args.string("user") or "").strip() or workspace().bot_user
+    row = g.db.execute("SELECT * FROM users WHERE id=?", (user_id,)).fetchone()
+    if row is None:
+        raise SlackError("user_not_found")
+    profile = objects.user(row)["profile"]
+    profile.pop("team")  # users.profile.get's profile does not repeat the team, users.list's does
+    return ok({"profile": profile})

@@ -34,6 +34,7 @@ from services.code import (
     mcp,
     openapi,
     repos,
+    search,
 )
 from services.code.auth import key_of, on_auth_failure
 from services.code.seed import build_template
@@ -61,7 +62,7 @@ def create_app(config: dict[str, Any]) -> Flask:
 
     add_sandbox_routes(app, "code", openapi.document)
 
-    for module in (api_root, accounts, repos, issues, labels, comments, issue_search, graphql_api):
+    for module in (api_root, accounts, repos, issues, labels, comments, search, issue_search, graphql_api):
         app.register_blueprint(module.bp)
     mcp.init_app(app)  # the vendor's MCP server, sharing the REST routes' rows
     return app

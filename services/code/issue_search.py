@@ -23,7 +23,7 @@ from services.code.pagination import paginate
 from services.code.store import load
 from services.code.wire import docs, json_response
 
-bp = Blueprint("search", __name__)
+bp = Blueprint("issue_search", __name__)
 
 
 @dataclass

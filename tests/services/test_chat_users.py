@@ -78,3 +78,13 @@ def test_users_info_and_lookup_by_email(chat, client):
     assert error_of(client.users_lookupByEmail, email="nobody@example.com") == "users_not_found"
     assert error_of(client.users_lookupByEmail, email=lead.personal_email) == "users_not_found"
     assert error_of(client.api_call, "users.info", params={}) == "invalid_arguments"
+
+
+def test_users_profile_get_is_the_persons_profile_or_the_bots_own(chat, client):
+    person = next(s for s in chat.world.staff if s.role == "engineering")
+    profile = client.users_profile_get(user=person.chat_id, include_labels=True)["profile"]
+    assert (profile["real_name"], profile["email"], profile["title"]) == (person.name, person.email, person.title)
+    assert "team" not in profile and profile == {k: v for k, v in client.users_info(user=person.chat_id)[
+        "user"]["profile"].items() if k != "team"}
+    assert client.users_profile_get()["profile"]["bot_id"].startswith("B")  # no user: the caller's own
+    assert error_of(client.users_profile_get, user="U0NOBODY") == "user_not_found"
