@@ -28,7 +28,6 @@ from services.code import (
     comments,
     errors,
     graphql_api,
-    issue_search,
     issues,
     labels,
     mcp,
@@ -62,7 +61,7 @@ def create_app(config: dict[str, Any]) -> Flask:
 
     add_sandbox_routes(app, "code", openapi.document)
 
-    for module in (api_root, accounts, repos, issues, labels, comments, search, issue_search, graphql_api):
+    for module in (api_root, accounts, repos, issues, labels, comments, search, graphql_api):
         app.register_blueprint(module.bp)
     mcp.init_app(app)  # the vendor's MCP server, sharing the REST routes' rows
     return app

@@ -1,6 +1,7 @@
 """GitHub's issue search: its query syntax, for GraphQL's `search(type: ISSUE, query: ...)` (what `gh
 issue list` sends as soon as it filters by label or state: `repo:o/r state:closed label:bug type:issue`)
-and for REST's `GET /search/issues` (`gh search issues`, PyGithub's `search_issues`).
+(REST's `GET /search/issues` is services/code/search.py, written for the official GitHub MCP server;
+the two parsers are one job done twice, to be merged).
 
 Understood: `repo:`, `org:`/`user:`, `is:`/`type:` (issue, pr, open, closed), `state:`, `label:`
 (several: all of them), `-label:`, `no:label`, `no:assignee`, `assignee:`, `author:`, `mentions:`,
@@ -15,15 +16,10 @@ import shlex
 import sqlite3
 from dataclasses import dataclass, field
 
-from flask import Blueprint, Response, g, request
+from flask import g
 
-from services.code import issues, objects
-from services.code.errors import invalid_request, show, validation_failed
-from services.code.pagination import paginate
+from services.code import issues
 from services.code.store import load
-from services.code.wire import docs, json_response
-
-bp = Blueprint("issue_search", __name__)
 
 
 @dataclass
@@ -143,25 +139,3 @@ def search(query: IssueQuery) -> list[tuple[sqlite3.Row, sqlite3.Row]]:
     else:
         found.sort(key=lambda pair: (pair[1][f"{key}_at"], pair[1]["id"]), reverse=descending)
     return found
-
-
-@bp.get("/search/issues")
-@docs("search/search#search-issues-and-pull-requests")
-def search_issues() -> Response:
-    """Search issues and pull requests (q with GitHub's qualifiers; sort: created, updated, comments; order)."""
-    text = request.args.get("q", "")
-    if not text.strip():
-        raise validation_failed("Search", "q", "missing")
-    query = parse(text)
-    sort, order = request.args.get("sort"), request.args.get("order") or "desc"
-    if order not in ("asc", "desc"):
-        raise invalid_request(f"For 'order', {show(order)} is not one of [\"asc\", \"desc\"].")
-    if sort in ("created", "updated", "comments"):
-        query.sort = (sort, order == "desc")
-    found = search(query)
-    page, headers = paginate(found)
-    items = []
-    for repo_row, row in page:
-        count = g.db.execute("SELECT count(*) FROM comments WHERE issue_id = ?", (row["id"],)).fetchone()[0]
-        items.append({**objects.issue(repo_row, row, count), "score": 1.0})
-    return json_response({"total_count": len(found), "incomplete_results": False, "items": items}, headers=headers)
