@@ -18,6 +18,7 @@ from typing import Any
 
 from sandbox.episodes.ledger import Ledger
 from sandbox.recordings.redact import Redactor
+from sandbox.scoring.score import agent_exit_reasons
 
 # Wall-clock durations in the reasons of a time-limit overrun ("time: 5.1 s, limit 5 s") differ between runs.
 _SECONDS = re.compile(r"\b\d+(?:\.\d+)? s\b")
@@ -87,14 +88,4 @@ def replay_problems(ledger_path: Path) -> list[str]:
     if misses:
         out.append(f"{len(misses)} request(s) the recording has no answer for:")
         out += [f"  {m.get('request')}: {m.get('reason')}" for m in misses]
-    for event in events:
-        if event["kind"] != "agent_exit":
-            continue
-        detail = event["detail"]
-        if detail.get("timed_out"):
-            out.append(f"agent killed at the time limit after {detail.get('seconds')} s")
-        elif detail.get("error"):
-            out.append(f"agent could not start: {detail['error']}")
-        elif detail.get("exit_code"):
-            out.append(f"agent exited with status {detail['exit_code']}")
-    return out
+    return out + agent_exit_reasons(events, limit="the time limit")

@@ -213,19 +213,25 @@ def _over_limits(task: Task, figures: Any, timed_out: bool) -> list[str]:
     return over
 
 
-def agent_reasons(events: list[dict[str, Any]]) -> list[str]:
-    """How the agent process ended, as the runner wrote it to the ledger."""
+def agent_exit_reasons(events: list[dict[str, Any]], limit: str = "the task's time limit") -> list[str]:
+    """How the agent process ended when it did not exit cleanly, from the runner's `agent_exit` events."""
     reasons = []
     for event in events:
         if event["kind"] != "agent_exit":
             continue
         detail = event["detail"]
         if detail.get("timed_out"):
-            reasons.append(f"agent killed at the task's time limit after {detail.get('seconds')} s")
+            reasons.append(f"agent killed at {limit} after {detail.get('seconds')} s")
         elif detail.get("error"):
             reasons.append(f"agent could not start: {detail['error']}")
         elif detail.get("exit_code"):
             reasons.append(f"agent exited with status {detail['exit_code']}")
+    return reasons
+
+
+def agent_reasons(events: list[dict[str, Any]]) -> list[str]:
+    """How the agent process ended, as the runner wrote it to the ledger."""
+    reasons = agent_exit_reasons(events)
     for event in events:  # finished by the reaper (sandbox/episodes/reaper.py), not by its runner or operator
         if event["kind"] == "reaped":
             detail = event["detail"]

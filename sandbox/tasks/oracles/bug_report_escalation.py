@@ -34,7 +34,14 @@ def main() -> None:
         "Customer details are in the support ticket, not here.",
         labels=["bug", "customer-report"],
     )
-    ticket.comment = Comment(body=f"Escalated to engineering: {issue.html_url}", public=False)
+    report_escalation(zd, ticket, issue.html_url, code, repo.full_name)
+    print(f"opened {repo.full_name}#{issue.number}; ticket #{ticket.id} pending")
+
+
+def report_escalation(zd, ticket, issue_url: str, code: str, repo: str) -> None:
+    """What follows the issue, whichever door opened it: the internal note linking it, the reply that
+    tells the customer (ticket pending), and the post in #engineering."""
+    ticket.comment = Comment(body=f"Escalated to engineering: {issue_url}", public=False)
     zd.tickets.update(ticket)
     ticket = zd.tickets(id=ticket.id)
     ticket.comment = Comment(
@@ -45,11 +52,8 @@ def main() -> None:
     ticket.status = "pending"
     zd.tickets.update(ticket)
     chat = slack()
-    chat.chat_postMessage(
-        channel=channel_id(chat, "engineering"),
-        text=f"Customer-reported checkout bug {code} in {repo.full_name}: {issue.html_url} (ticket #{ticket.id})",
-    )
-    print(f"opened {repo.full_name}#{issue.number}; ticket #{ticket.id} pending")
+    chat.chat_postMessage(channel=channel_id(chat, "engineering"),
+                          text=f"Customer-reported checkout bug {code} in {repo}: {issue_url} (ticket #{ticket.id})")
 
 
 if __name__ == "__main__":

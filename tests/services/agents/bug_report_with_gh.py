@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 import subprocess
 
-from zenpy.lib.api_objects import Comment
-
-from sandbox.tasks.oracles.clients import channel_id, github_org, give_up, slack, ticket_id, zendesk
+from sandbox.tasks.oracles.bug_report_escalation import report_escalation
+from sandbox.tasks.oracles.clients import github_org, give_up, ticket_id, zendesk
 
 
 def main() -> None:
@@ -31,19 +30,7 @@ def main() -> None:
     if created.returncode != 0:
         give_up(f"gh issue create failed: {created.stderr.strip()}")
     url = created.stdout.strip().splitlines()[-1]
-    ticket.comment = Comment(body=f"Escalated to engineering: {url}", public=False)
-    zd.tickets.update(ticket)
-    ticket = zd.tickets(id=ticket.id)
-    ticket.comment = Comment(
-        body="Thanks for the report. We reproduced the checkout problem and our engineers are on it; we'll update"
-        " you here as soon as it is fixed.",
-        public=True,
-    )
-    ticket.status = "pending"
-    zd.tickets.update(ticket)
-    chat = slack()
-    chat.chat_postMessage(channel=channel_id(chat, "engineering"),
-                          text=f"Customer-reported checkout bug {code} in {repo}: {url} (ticket #{ticket.id})")
+    report_escalation(zd, ticket, url, code, repo)
     print(f"opened {url}; ticket #{ticket.id} pending")
 
 
