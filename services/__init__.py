@@ -67,6 +67,11 @@ class ServiceSpec:
     # Where the vendor's MCP server answers, as an agent's MCP client is configured with it:
     # mcp_url(world) -> "https://mcp.stripe.com/". Reached through the proxy like the REST API.
     mcp_url: Callable[[World], str] | None = None
+    # Where a browser agent signs in to the vendor's web pages (the web gym), through the proxy:
+    # web_login(world) -> "https://dashboard.stripe.com/login". The sign-in form takes the episode's
+    # API key (input#api-token, plus input#email where the vendor signs in by email), honours a
+    # relative `?next=/path`, and sets a session cookie. None for a fake with no pages.
+    web_login: Callable[[World], str] | None = None
 
 
 def service_ids() -> list[str]:

@@ -107,4 +107,5 @@ SERVICE = ServiceSpec(
     public_exposure=public_exposure,
     probe="/api/v2/users/me.json",
     mcp_url=lambda world: f"https://{world.org.helpdesk_host}/api/v2/mcp",
+    web_login=lambda world: f"https://{world.org.helpdesk_host}/agent/login",
 )
