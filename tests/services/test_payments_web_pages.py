@@ -55,7 +55,7 @@ def test_search_finds_the_double_charge(browser, query):
 def test_search_by_id_and_status(browser):
     assert row_ids(get(browser, f"/test/payments?q={DOUBLE['duplicate_charge']}")) == [DOUBLE["duplicate_charge"]]
     failed = get(browser, "/test/payments?q=failed&per_page=100")
-    assert row_ids(failed) and set(re.findall(r'data-status="(\w+)"', failed)) == {"failed"}
+    assert row_ids(failed) and set(re.findall(r'data-badge="(\w+)"', failed)) == {"failed"}
     nothing = get(browser, "/test/payments?q=ORD-does-not-exist")
     assert 'id="empty-state"' in nothing and "Showing 0–0 of 0" in nothing
 
