@@ -16,24 +16,13 @@ from sandbox.run.supervisor import running_service
 from sandbox.tasks.oracles.browser import stripe as dashboard
 from sandbox.world import world
 from tests.proxy.conftest import running_proxy
+from tests.proxy.test_faults_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DOUBLE = world(7).facts["double_charge"]
-PROFILE = """name: rename-interstitial
-seed: 1
-rules:
-  - name: notice
-    match: {service: payments, method: GET, path: "/test/payments/*", nth: 1}
-    action: {kind: html, ops: [{interstitial: {title: Review our updated terms, button: Accept and continue}}]}
-  - name: renamed-refund
-    match: {service: payments, method: GET, path: "/test/payments/*"}
-    action: {kind: html, ops: [{rename: {selector: "#refund-submit", to: Issue refund}}]}
-"""
+PROFILE = Path(__file__).resolve().parents[1] / "fixtures" / "faults" / "payments-ui.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -117,13 +106,11 @@ def test_sign_in_find_the_duplicate_and_refund_it_in_chromium(payments, browser)
     assert exchanges[refund_rows[0]["exchange_id"]]["path"] == f"/test/payments/{duplicate['id']}/refund"
 
 
-def test_renamed_button_and_interstitial_still_refund_by_id(payments, browser, tmp_path):
+def test_renamed_button_and_interstitial_still_refund_by_id(payments, browser):
     proxy, store = payments
-    profile = tmp_path / "rename-interstitial.yaml"
-    profile.write_text(PROFILE)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SANDBOX_SERVICES", "payments")
-        episode = store.create(7, faults=str(profile))
+        episode = store.create(7, faults=str(PROFILE))
     page = new_page(browser, proxy, episode)
     dashboard.sign_in(page, episode.api_keys["payments"])
     page.goto(f"https://dashboard.stripe.com/test/payments/{DOUBLE['duplicate_charge']}")
