@@ -116,11 +116,11 @@ def test_renamed_button_and_interstitial_still_refund_by_id(payments, browser):
     page.goto(f"https://dashboard.stripe.com/test/payments/{DOUBLE['duplicate_charge']}")
     overlay = page.locator("#sandbox-interstitial")
     assert overlay.is_visible() and "Review our updated terms" in overlay.inner_text()
-    shot(page, "charge-rename-interstitial")
+    shot(page, "charge-payments-ui")  # <page>-<profile>: the notice covers the page
     page.get_by_role("button", name="Accept and continue").click()
     assert page.locator("#refund-submit").inner_text() == "Issue refund"
     assert page.get_by_role("button", name="Refund", exact=True).count() == 0
-    shot(page, "charge-rename")
+    shot(page, "charge-dismissed-payments-ui")  # notice accepted: the renamed button
 
     made = dashboard.refund(page, DOUBLE["duplicate_charge"], reason="duplicate")
     assert made["amount"] == DOUBLE["amount"]
