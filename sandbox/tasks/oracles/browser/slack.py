@@ -93,8 +93,6 @@ def _submit(page: Any, button: str, what: str) -> None:
 def sign_in(page: Any, token: str, login_url: str = f"{WEB}/login") -> str:
     """Sign in with the bot token; returns the workspace (team) id."""
     _goto(page, login_url)
-    if page.locator("#api-token").count() == 0 and "/client/" in page.url:
-        return _team(page)  # a session already: the form was skipped
     page.locator("#api-token").fill(token)
     _submit(page, "#sign-in", "sign in")
     return _team(page)
