@@ -111,6 +111,8 @@ def test_sign_in_with_the_bot_token_and_come_back_to_the_page_asked_for(fake):
     assert re.search(r'id="actor">[^<]+<', page) and 'aria-label="Main"' in page
     signed_out = browser.post("/logout", base_url=WEB, data={"csrf_token": csrf(page)})
     assert signed_out.status_code == 303 and browser.get(landing, base_url=WEB).status_code == 303
+    with Ledger(fake.home.ledger_path(episode.id)) as ledger:  # neither the form nor the cookie leaks it
+        assert token not in json.dumps(ledger.exchanges(), default=str)
 
 
 def test_a_forged_or_finished_session_signs_in_again(fake):
