@@ -219,7 +219,11 @@ def test_thread_page_shows_root_and_replies_with_mentions_by_name(fake):
     mentioned = re.findall(r"<@(U\w+)>", " ".join(m["text"] for m in replies))
     names = {u: fake.api(episode, "users.info", user=u)["user"]["real_name"] for u in mentioned}
     for user, name in names.items():
-        assert f'<span class="mention" data-user-id="{user}">@{name}</span>' in page
+        assert re.search(rf'<a class="mention" href="/client/T\w+/users/{user}" data-user-id="{user}"'
+                         rf' data-slack="&lt;@{user}&gt;">@{re.escape(name)}</a>', page)
+        profile = text(browser.get(href.rsplit("/", 1)[0] + f"/users/{user}", base_url=WEB))
+        assert f'<dd data-field="real_name">{name}</dd>' in profile and 'id="user-details"' in profile
+    assert browser.get(href.rsplit("/", 1)[0] + "/users/U0NOBODY", base_url=WEB).status_code == 404
     reply_page = browser.get(f"{href}/thread/{replies[1]['ts']}", base_url=WEB)
     assert reply_page.headers["Location"].endswith(f"/thread/{triage['ts']}")
 
