@@ -129,6 +129,9 @@ def test_chromium_reads_the_triage_thread_replies_and_reacts_through_the_proxy(c
 
     slack.post_message(page, engineering, "Done: " + "; ".join(f"#{n} → {label}" for n, label, _ in asks)
                        + " (thanks <@" + asks[0][2] + ">)", thread_ts=root["ts"])
+    billing = slack.channel_id(page, "billing")  # what double-charge-ticket's oracle posts to
+    slack.post_message(page, billing, "Refunded a duplicate charge of $42.00 for order 1001 (ticket #7).")
+    assert slack.history(page, billing)[0]["text"].startswith("Refunded a duplicate charge of $42.00")
     slack.add_reaction(page, engineering, root["ts"], "eyes")
     slack.add_reaction(page, engineering, root["ts"], "white_check_mark")
     slack.remove_reaction(page, engineering, root["ts"], "eyes")
@@ -142,8 +145,8 @@ def test_chromium_reads_the_triage_thread_replies_and_reacts_through_the_proxy(c
     with store.ledger(episode.id) as ledger:
         changes = [(c["tbl"], c["op"]) for c in ledger.state_changes()]
         exchanges = ledger.exchanges()
-    assert changes == [("messages", "insert"), ("reactions", "insert"), ("reactions", "insert"),
-                       ("reactions", "delete")]
+    assert changes == [("messages", "insert"), ("messages", "insert"), ("reactions", "insert"),
+                       ("reactions", "insert"), ("reactions", "delete")]
     assert {(e["host"], e["service"]) for e in exchanges} == {("app.slack.com", "chat"), ("slack.com", "chat")}
     assert not [e["path"] for e in exchanges if e["path"] == "/favicon.ico" or (e["status"] or 0) >= 400]
 
