@@ -120,6 +120,8 @@ def test_a_forged_or_finished_session_signs_in_again(fake):
     forged = fake.browser()
     forged.set_cookie("d", "not-signed-by-the-fake", domain="app.slack.com")
     assert forged.get("/client", base_url=WEB).status_code == 303
+    posted = forged.post("/client/T0X/C0X/thread/1.000001/reactions", base_url=WEB, data={"name": "eyes"})
+    assert posted.headers["Location"] == "/login?next=/client/T0X/C0X/thread/1.000001"  # the form's page
     browser, landing = fake.signed_in(episode)
     fake.store.finish(episode.id)
     answer = browser.get(landing, base_url=WEB)

@@ -175,11 +175,19 @@ def test_under_the_nuisance_the_thread_is_covered_renamed_and_rearranged_but_ids
 
     slack.post_message(page, engineering, "Looking at these now.", thread_ts=root["ts"])
     slack.add_reaction(page, engineering, root["ts"], "eyes")
-    assert slack.replies(page, engineering, root["ts"])[0]["reactions"] == {"eyes": 1}
+    # Two rows a page (as the page-size nuisance serves them): the page objects follow #next-page.
+    whole = slack.history(page, engineering)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(slack, "PER_PAGE", 2)
+        assert slack.history(page, engineering) == whole and len(whole) > 10
+        thread = slack.replies(page, engineering, root["ts"])
+        assert len(thread) == 5 and thread[0]["reactions"] == {"eyes": 1}
+        slack.add_reaction(page, engineering, thread[-1]["ts"], "raised_hands")  # on the thread's last page
+    assert slack.replies(page, engineering, root["ts"])[-1]["reactions"] == {"raised_hands": 1}
     page.context.close()
 
     with store.ledger(episode.id) as ledger:
         fired = [f["rule"] for f in ledger.faults()]
         changes = [(c["tbl"], c["op"]) for c in ledger.state_changes()]
     assert fired[:2] == ["terms", "changed-thread"] and set(fired) == {"terms", "changed-thread"}
-    assert changes == [("messages", "insert"), ("reactions", "insert")]
+    assert changes == [("messages", "insert"), ("reactions", "insert"), ("reactions", "insert")]

@@ -22,8 +22,9 @@ mention as "@Real Name"), mentions ([{"id": "U...", "name": ...}]); and reply_co
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from sandbox.tasks.oracles.browser.adapt import settle
 
@@ -110,7 +111,7 @@ def sign_in(page: Any, token: str, login_url: str = f"{WEB}/login") -> str:
     return _team(page)
 
 
-def _pages(page: Any, url: str) -> Any:
+def _pages(page: Any, url: str) -> Iterator[Any]:
     """Open `url`, then yield once per page of its list, following `#next-page` to the end."""
     _goto(page, url)
     _check(page, f"open {url}")
@@ -119,7 +120,7 @@ def _pages(page: Any, url: str) -> Any:
         following = page.locator("#next-page")
         if following.count() == 0:
             return
-        _goto(page, following.first.get_attribute("href") or "")
+        _goto(page, urljoin(page.url, following.first.get_attribute("href") or ""))
 
 
 def channels(page: Any, query: str = "") -> list[dict[str, Any]]:
@@ -181,26 +182,52 @@ def user(page: Any, user_id: str) -> dict[str, Any]:
     return {**found, "is_bot": found.get("is_bot") == "yes", "deleted": found.get("deleted") == "yes"}
 
 
+def _post_form(page: Any, fill: Callable[[Any], None], button: str, what: str) -> None:
+    """Fill the form on the current page and post it, until the page confirms the write (#notice).
+    Posted a second time when the first post landed back on the form instead: a session that
+    expired mid-form, after which `settle` signed in again and `next` led back to the form's page."""
+    for _ in range(2):
+        fill(page)
+        _submit(page, button, what)
+        if page.locator("#notice").count():
+            return
+        if page.locator(button).count() == 0:
+            break
+    raise SlackPageError(f"{what}: the form was posted but the page did not confirm it (now at {page.url})")
+
+
 def post_message(page: Any, channel: str, text: str, thread_ts: str | None = None,
                  broadcast: bool = False) -> None:
     """chat.postMessage: to the channel, or with `thread_ts` as a reply in that thread."""
     if thread_ts is None:
         _goto(page, _channel_url(page, channel))
-        page.locator("#message-text").fill(text)
-        _submit(page, "#post-message", f"post to {channel}")
+        _post_form(page, lambda p: p.locator("#message-text").fill(text), "#post-message", f"post to {channel}")
         return
+
+    def fill(p: Any) -> None:
+        p.locator("#reply-text").fill(text)
+        if broadcast:
+            p.locator("#reply-broadcast").check()
+
     _goto(page, f"{_channel_url(page, channel)}/thread/{thread_ts}")
-    page.locator("#reply-text").fill(text)
-    if broadcast:
-        page.locator("#reply-broadcast").check()
-    _submit(page, "#post-reply", f"reply in thread {thread_ts}")
+    _post_form(page, fill, "#post-reply", f"reply in thread {thread_ts}")
 
 
 def _react(page: Any, channel: str, ts: str, name: str, button: str) -> None:
-    _goto(page, f"{_channel_url(page, channel)}/thread/{ts}?per_page={PER_PAGE}")  # ts among the targets
-    page.locator("#reaction-target").select_option(ts)
-    page.locator("#reaction-name").fill(name)
-    _submit(page, button, f"{name} reaction on {ts}")
+    """On the thread page that lists message `ts` among the reaction targets (a reply may be on a
+    later page of its thread), choose it, name the emoji and post."""
+    option = f'#reaction-target option[value="{ts}"]'
+    for shown in _pages(page, f"{_channel_url(page, channel)}/thread/{ts}?per_page={PER_PAGE}"):
+        if shown.locator(option).count():
+            break
+    else:
+        raise SlackPageError(f"message {ts} is not in its thread's pages in {channel}")
+
+    def fill(p: Any) -> None:
+        p.locator("#reaction-target").select_option(ts)
+        p.locator("#reaction-name").fill(name)
+
+    _post_form(page, fill, button, f"{name} reaction on {ts}")
 
 
 def add_reaction(page: Any, channel: str, ts: str, name: str) -> None:
