@@ -107,7 +107,7 @@ def test_chromium_reads_the_triage_thread_replies_and_reacts_through_the_proxy(c
         mp.setenv("SANDBOX_SERVICES", "chat")
         episode = store.create(7)
     page = new_page(browser, proxy, episode)
-    page.goto(f"{slack.WEB}/login")
+    slack.visit(page, f"{slack.WEB}/login")
     shoot(page, "login")
     team = slack.sign_in(page, episode.api_keys["chat"])
     assert team.startswith("T") and page.locator("#actor").inner_text()
@@ -124,7 +124,7 @@ def test_chromium_reads_the_triage_thread_replies_and_reacts_through_the_proxy(c
         assert (person["id"], person["real_name"], person["email"]) == (user_id, info["real_name"],
                                                                          info["profile"]["email"])
         assert {"id": user_id, "name": person["real_name"]} in [m for r in thread for m in r["mentions"]]
-    page.goto(f"{slack.WEB}/client/{team}/{engineering}")
+    slack.visit(page, f"{slack.WEB}/client/{team}/{engineering}")
     shoot(page, "channel")
 
     slack.post_message(page, engineering, "Done: " + "; ".join(f"#{n} → {label}" for n, label, _ in asks)
@@ -138,7 +138,7 @@ def test_chromium_reads_the_triage_thread_replies_and_reacts_through_the_proxy(c
     after = slack.replies(page, engineering, root["ts"])
     assert after[-1]["text"].startswith("Done: #") and after[-1]["text"].endswith(f"(thanks <@{asks[0][2]}>)")
     assert after[0]["reactions"] == {"white_check_mark": 1}
-    page.goto(f"{slack.WEB}/client/{team}/{engineering}/thread/{root['ts']}")
+    slack.visit(page, f"{slack.WEB}/client/{team}/{engineering}/thread/{root['ts']}")
     shoot(page, "thread")
     page.context.close()
 
@@ -163,7 +163,7 @@ def test_under_the_nuisance_the_thread_is_covered_renamed_and_rearranged_but_ids
     team = slack.sign_in(page, episode.api_keys["chat"])
     engineering = slack.channel_id(page, "engineering")
     root = next(m for m in slack.history(page, engineering) if m["text"].startswith("Triage for "))
-    page.goto(f"{slack.WEB}/client/{team}/{engineering}/thread/{root['ts']}")
+    page.goto(f"{slack.WEB}/client/{team}/{engineering}/thread/{root['ts']}")  # not visit: no settle, see it
     overlay = page.locator("#sandbox-interstitial")
     assert overlay.is_visible() and "Slack has new terms" in overlay.inner_text()
     shoot(page, "thread-ui")

@@ -74,8 +74,16 @@ class SlackPageError(RuntimeError):
     """The page did not do what was asked: its `#form-error` or `#error-message`, or what is missing."""
 
 
-def _goto(page: Any, url: str) -> None:
-    page.goto(url)
+def visit(page: Any, url: str) -> None:
+    """Open a page of the client and clear what the nuisance put in its way."""
+    try:
+        page.goto(url)
+    except Exception as error:  # playwright's Error; a read is safe to send again, a form post is not
+        # Chromium drops a navigation when the host's network interfaces change under it (another
+        # process making a network namespace is enough): a page read is simply asked for again.
+        if "ERR_NETWORK_CHANGED" not in str(error):
+            raise
+        page.goto(url)
     settle(page)
 
 
@@ -105,7 +113,7 @@ def _submit(page: Any, button: str, what: str) -> None:
 
 def sign_in(page: Any, token: str, login_url: str = f"{WEB}/login") -> str:
     """Sign in with the bot token; returns the workspace (team) id."""
-    _goto(page, login_url)
+    visit(page, login_url)
     page.locator("#api-token").fill(token)
     _submit(page, "#sign-in", "sign in")
     return _team(page)
@@ -113,14 +121,14 @@ def sign_in(page: Any, token: str, login_url: str = f"{WEB}/login") -> str:
 
 def _pages(page: Any, url: str) -> Iterator[Any]:
     """Open `url`, then yield once per page of its list, following `#next-page` to the end."""
-    _goto(page, url)
+    visit(page, url)
     _check(page, f"open {url}")
     while True:
         yield page
         following = page.locator("#next-page")
         if following.count() == 0:
             return
-        _goto(page, urljoin(page.url, following.first.get_attribute("href") or ""))
+        visit(page, urljoin(page.url, following.first.get_attribute("href") or ""))
 
 
 def channels(page: Any, query: str = "") -> list[dict[str, Any]]:
@@ -174,7 +182,7 @@ thread = replies  # the name the browser oracles read a thread by
 def user(page: Any, user_id: str) -> dict[str, Any]:
     """A person's profile (users.info's `user`): id, name, real_name, display_name, title, email,
     tz, is_bot, deleted."""
-    _goto(page, f"{WEB}/client/{_team(page)}/users/{user_id}")
+    visit(page, f"{WEB}/client/{_team(page)}/users/{user_id}")
     _check(page, f"open the profile of {user_id}")
     found = page.locator("#user-details").evaluate(
         """dl => Object.fromEntries([...dl.querySelectorAll("dd[data-field]")].map(
@@ -200,7 +208,7 @@ def post_message(page: Any, channel: str, text: str, thread_ts: str | None = Non
                  broadcast: bool = False) -> None:
     """chat.postMessage: to the channel, or with `thread_ts` as a reply in that thread."""
     if thread_ts is None:
-        _goto(page, _channel_url(page, channel))
+        visit(page, _channel_url(page, channel))
         _post_form(page, lambda p: p.locator("#message-text").fill(text), "#post-message", f"post to {channel}")
         return
 
@@ -209,7 +217,7 @@ def post_message(page: Any, channel: str, text: str, thread_ts: str | None = Non
         if broadcast:
             p.locator("#reply-broadcast").check()
 
-    _goto(page, f"{_channel_url(page, channel)}/thread/{thread_ts}")
+    visit(page, f"{_channel_url(page, channel)}/thread/{thread_ts}")
     _post_form(page, fill, "#post-reply", f"reply in thread {thread_ts}")
 
 
