@@ -1,2 +1,1 @@
-# Placeholder until the UI-nuisance branch lands its real adapt.settle (banners, interstitials, re-sign-in).
-def settle(page): return None  # noqa: E704
+def settle(page): return None  # placeholder until ui-nuisance lands adapt.settle
