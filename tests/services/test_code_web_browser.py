@@ -30,21 +30,9 @@ TRIAGE = W.code.facts["triage"]
 REPO = TRIAGE["repo"]
 FIRST = TRIAGE["issues"][0]
 
-PROFILE = """name: nuisance
-seed: 1
-rules:
-  - name: notice
-    match: {service: code, method: GET, path: "/*/*/issues/*", nth: 1}
-    action: {kind: html, ops: [{interstitial: {title: Try the new issues experience, button: Maybe later}}]}
-  - name: changed-issue-page
-    match: {service: code, method: GET, path: "/*/*/issues/*"}
-    action:
-      kind: html
-      ops:
-        - rename: {selector: "#labels-submit", to: Save labels}
-        - hide: {selector: "#new-labels"}
-        - move: {selector: "#state-form", to: start}
-"""
+# The first issue page covered by a notice; the label button renamed, the new-labels field hidden,
+# the close form moved to the top (the benchmark loads pages under the same profile).
+PROFILE = Path(__file__).resolve().parents[1] / "fixtures" / "faults" / "code-ui.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -131,19 +119,17 @@ def test_page_objects_triage_and_open_an_issue_through_github_com(code_site, bro
     assert [c["after"]["name"] for c in changes if c["tbl"] == "labels"] == ["needs-repro"]  # made, as the API does
 
 
-def test_issue_page_under_an_html_nuisance_profile(code_site, browser, tmp_path):
+def test_issue_page_under_an_html_nuisance_profile(code_site, browser):
     home, proxy, store = code_site
-    profile = tmp_path / "nuisance.yaml"
-    profile.write_text(PROFILE)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SANDBOX_SERVICES", "code")
-        episode = store.create(7, faults=str(profile))
+        episode = store.create(7, faults=str(PROFILE))
     page = new_page(browser, proxy, episode)
     github.sign_in(page, episode.api_keys["code"])
     page.goto(f"https://github.com/{ORG}/{REPO}/issues/{FIRST['number']}")
     overlay = page.locator("#sandbox-interstitial")
     assert overlay.is_visible() and "Try the new issues experience" in overlay.inner_text()
-    shoot(page, "issue-nuisance")
+    shoot(page, "issue-ui")
     page.get_by_role("button", name="Maybe later").click()
     assert page.get_by_role("button", name="Save labels").count() == 1
     assert page.get_by_role("button", name="Apply labels").count() == 0
