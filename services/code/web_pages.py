@@ -34,19 +34,28 @@ def repo_of(org: str, repo: str) -> sqlite3.Row:
     return store.repo(org, repo)
 
 
+def found(rows: list[sqlite3.Row], q: str, *columns: str) -> list[sqlite3.Row]:
+    """The rows in which every word of `q` appears in one of `columns`, ignoring case ("Find a repository...")."""
+    words = q.lower().split()
+    return [r for r in rows if all(w in " ".join(str(r[c] or "") for c in columns).lower() for w in words)]
+
+
 @bp.get("/<org>")
 def organisation(org: str) -> Response:
     org_row = require_org(org)
-    repos = g.db.execute("SELECT * FROM repos ORDER BY name COLLATE NOCASE").fetchall()
-    shown, pager = paged(repos, request.args, request.path, {})
-    return page("org.html", org=org_row, repos=shown, pager=pager, open_counts=open_issue_counts())
+    q = request.args.get("q", "")
+    repos = found(g.db.execute("SELECT * FROM repos ORDER BY name COLLATE NOCASE").fetchall(), q, "name", "description")
+    shown, pager = paged(repos, request.args, request.path, {"q": q})
+    return page("org.html", org=org_row, q=q, repos=shown, pager=pager, open_counts=open_issue_counts())
 
 
 @bp.get("/orgs/<org>/people")
 def people(org: str) -> Response:
     org_row = require_org(org)
-    shown, pager = paged(sorted(store.members(), key=lambda m: m["login"].lower()), request.args, request.path, {})
-    return page("people.html", org=org_row, members=shown, pager=pager)
+    q = request.args.get("q", "")
+    members = found(sorted(store.members(), key=lambda m: m["login"].lower()), q, "login", "name")
+    shown, pager = paged(members, request.args, request.path, {"q": q})
+    return page("people.html", org=org_row, q=q, members=shown, pager=pager)
 
 
 @bp.get("/<org>/<repo>")

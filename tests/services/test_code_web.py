@@ -167,6 +167,17 @@ def test_issue_search_in_githubs_syntax(site):
     assert 'id="empty-state"' in none and 'id="issues-table"' not in none and "Showing 0–0 of 0" in none
 
 
+def test_repositories_and_members_are_searchable(site):
+    _, store, app = site
+    client = sign_in(app, store.create(SEED))
+    found = text(client.get(f"/{ORG}", query_string={"q": REPO.upper()}))
+    assert REPO in row_ids(found, "repositories-table")
+    assert 'id="empty-state"' in text(client.get(f"/{ORG}?q=no-such-repository"))
+    name = TRIAGE["assignee_name"]
+    people = text(client.get(f"/orgs/{ORG}/people", query_string={"q": name.lower()}))
+    assert row_ids(people, "members-table") == [TRIAGE["assignee"]]
+
+
 def test_paging_follows_next_links_through_every_issue(site):
     _, store, app = site
     client = sign_in(app, store.create(SEED))
