@@ -107,6 +107,9 @@ def test_pages_need_a_session_and_sign_in_returns_to_where_the_browser_was_going
     assert client.get_cookie("_gh_sess", domain="github.com") is not None
     out = client.post("/logout", data={"csrf_token": csrf(client, f"/{ORG}")})
     assert out.status_code == 303 and client.get(f"/{ORG}").status_code == 303
+    with Ledger(home.ledger_path(episode.id)) as ledger:  # the token typed into the form is not kept
+        logins = [e for e in ledger.exchanges() if e["path"] == "/login" and e["method"] == "POST"]
+    assert logins and all(episode.api_keys["code"].encode() not in (e["request_body"] or b"") for e in logins)
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "issues"])
