@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 from sandbox.tasks.oracles.browser.adapt import settle
 
@@ -123,14 +123,17 @@ def _check(page, form: str, field: str, values: list[str], on: bool) -> list[str
 
 
 def sign_in(page, token: str, next_path: str = "") -> None:
-    """Sign in with the episode's token (optionally going on to `next_path`)."""
-    visit(page, "/login" + (f"?{urlencode({'next': next_path})}" if next_path else ""))
+    """Sign in with the episode's token, then go on to `next_path` if given. (Not through
+    /login?next=: a sign-in page with `next` is what settle() signs in on by itself.)"""
+    visit(page, "/login")
     page.fill("#api-token", token)
     page.locator("#sign-in").click()
     page.wait_for_load_state()
     if page.locator("#login-error").count():
         raise RuntimeError(f"github.com sign-in refused: {page.locator('#login-error').inner_text()}")
     settle(page)
+    if next_path:
+        visit(page, next_path)
 
 
 def repos(page, org: str) -> dict[str, dict[str, Any]]:
