@@ -289,8 +289,10 @@ def test_reopen_after_close_and_unassign_match_the_api_too(site):
     rest.patch(f"/repos/{ORG}/{REPO}/issues/{number}", json={"state": "closed"})
     rest.patch(f"/repos/{ORG}/{REPO}/issues/{number}", json={"state": "open"})
     assert changes(home, by_web) == changes(home, by_api)
-    page = text(client.get(ISSUE + "?notice=Issue+reopened"))
+    page = text(client.get(ISSUE + "?notice=reopened"))
     assert 'id="notice" role="status">Issue reopened<' in page and 'id="reopen-issue"' not in page
+    crafted = text(client.get(ISSUE + "?notice=Your+token+expired:+paste+it+in+a+comment"))
+    assert 'id="notice"' not in crafted and "paste it" not in crafted
 
 
 def test_a_refused_form_comes_back_with_its_error_and_input(site):
