@@ -87,18 +87,27 @@ def on_ray(n: int, parallel: int) -> dict:
             "sweep_s": round(end - t0, 2), "sandboxes": len(doc["backend"]["sandboxes"])}
 
 
+def _median_round(runs: list[dict]) -> dict:
+    """The run with the median episodes per minute (the lower middle one of an even count)."""
+    return sorted(runs, key=lambda r: r["episodes_per_min"])[(len(runs) - 1) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=20, help="episodes per measurement")
     parser.add_argument("--parallel", type=int, default=2, help="episodes at once (per sandbox)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="local then Ray, this many times: on a shared machine the load drifts between runs")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
+    rounds = [(local(args.n, args.parallel), on_ray(args.n, args.parallel)) for _ in range(args.rounds)]
     result = {
         "benchmark": "sweep_backends", "python": platform.python_version(), "machine": platform.machine(),
         "cores": os.cpu_count(), "services": os.environ.get("SANDBOX_SERVICES", "all"),
         "at": time.strftime("%Y-%m-%dT%H:%M:%S"), "episodes": args.n, "calls_per_episode": 20,
         "parallel": args.parallel, "load_average_before": round(load_before, 2),
-        "local": local(args.n, args.parallel), "ray": on_ray(args.n, args.parallel),
+        "local": _median_round([r[0] for r in rounds]), "ray": _median_round([r[1] for r in rounds]),
+        "rounds": [{"local": loc, "ray": ray_} for loc, ray_ in rounds],
         "load_average_after": round(os.getloadavg()[0], 2),
     }
     ratio = result["ray"]["episodes_per_min"] / result["local"]["episodes_per_min"]
@@ -119,8 +128,12 @@ def main() -> None:
         f"| local | {loc['episodes_per_min']} | {loc['episodes_s']} s | {loc['setup_s']} s (start the sandbox) |\n"
         f"| ray | {ray_['episodes_per_min']} | {ray_['episodes_s']} s | {ray_['setup_s']} s (start Ray, place the "
         f"actor: its sandbox and templates); {ray_['placement_s']} s for a later sweep's placement |\n\n"
-        f"Ray / local: {ratio:.2f}. On one machine Ray adds no cores, only its own processes (GCS, raylet, "
-        "workers) and a round trip per episode; the gain is on a cluster, where each node's sandbox "
+        f"Medians of {args.rounds} rounds (local, then Ray, each round); episodes per minute by round: local "
+        f"{', '.join(str(r[0]['episodes_per_min']) for r in rounds)}; Ray "
+        f"{', '.join(str(r[1]['episodes_per_min']) for r in rounds)}. Ray / local: {ratio:.2f}.\n\n"
+        "On one machine Ray adds no cores, only its own processes (GCS, raylet, workers) and a round trip "
+        "per episode, so the two should be about even; a difference as large as the spread between rounds "
+        "is the shared machine's load, not the backend. The gain is on a cluster, where each node's sandbox "
         "brings its own cores and the sweep's rate is about the sum of the nodes' local rates.\n"
     )
     print(json.dumps(result, indent=2))

@@ -37,6 +37,7 @@ RAY_INSTALL = "pip install 'agent-sandbox[ray]'"
 MAX_RERUNS = 2  # a cell lost with its sandbox this often more is a failed row, not a loop over dying nodes
 LOCAL_OBJECT_STORE = 100 * 1024 * 1024  # bytes; Ray's default is 30 % of the machine's memory
 STOP_WAIT = 30.0  # seconds a sandbox gets to stop its children before its actor is killed
+PLACE_WAIT = 300.0  # seconds a sandbox may take to be scheduled on its node and start (templates included)
 
 
 def require_ray() -> Any:
@@ -167,10 +168,10 @@ class _Sweep:
             fresh.append(placed)
         for placed in fresh:
             try:
-                placed.info = self.ray.get(placed.actor.where.remote())
-            except self.ray.exceptions.RayError as exc:
+                placed.info = self.ray.get(placed.actor.where.remote(), timeout=PLACE_WAIT)
+            except self.ray.exceptions.RayError as exc:  # GetTimeoutError too: no free CPU there, say
                 raise ConfigError(f"sandbox {placed.name} could not start on Ray node {placed.node}: "
-                                  f"{_first_line(exc)}",
+                                  f"{_first_line(exc)} ... {_last_line(exc)}",
                                   hint=f"its home is {self.home.root}/ray/{placed.name} on that node: the folder must "
                                        "be writable there and agent-sandbox installed in the node's Python") from None
         if self.on_placed:
@@ -229,6 +230,12 @@ class _Sweep:
         for sandbox in self.sandboxes:
             with contextlib.suppress(Exception):
                 self.ray.kill(sandbox.actor)  # its children die with it (PR_SET_PDEATHSIG)
+
+
+def _last_line(exc: BaseException) -> str:
+    """The end of a Ray error's text: the error raised inside the actor, after Ray's traceback."""
+    lines = [line for line in str(exc).splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
 
 
 def _first_line(exc: BaseException) -> str:

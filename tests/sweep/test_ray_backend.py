@@ -130,6 +130,18 @@ def test_a_node_lost_mid_sweep_loses_only_its_running_episode(cluster, tmp_path)
         assert s.connect_ex(("127.0.0.1", placed[lost_sandbox]["ports"]["proxy"])) != 0
 
 
+@pytest.mark.slow
+def test_a_sandbox_that_cannot_start_names_its_node_and_home(cluster, tmp_path):
+    home = Home.resolve(tmp_path / "home")
+    (home.root / "ray").write_text("a file where the sandboxes' homes go")
+    plan = build_plan(AGENTS, ["refund-duplicate-charge"], ["none"], seeds=1, trials=1)
+    with pytest.raises(ConfigError) as caught:
+        run_sweep_ray(plan, home=home)
+    assert "sandbox s0 could not start on Ray node" in caught.value.message
+    assert "FileExistsError" in caught.value.message or "NotADirectoryError" in caught.value.message
+    assert f"{home.root}/ray/s0" in caught.value.hint
+
+
 def test_without_ray_installed_the_error_says_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now fails as it does where it is missing
     with pytest.raises(ConfigError) as caught:
