@@ -20,6 +20,7 @@ from ray.cluster_utils import Cluster
 
 from sandbox.errors import ConfigError
 from sandbox.home import Home
+from sandbox.report import render_report
 from sandbox.run.supervisor import Sandbox
 from sandbox.sweep import build_plan, run_sweep
 from sandbox.sweep.ray_backend import require_ray, run_sweep_ray
@@ -125,6 +126,8 @@ def test_a_node_lost_mid_sweep_loses_only_its_running_episode(cluster, tmp_path)
     survived = next(r for r in rows if r["episode"] == killed[0])  # finished on the lost node before it died
     assert survived["reruns"] == 0 and survived["success"]
     assert len(partial.read_text().splitlines()) == 4
+    report = render_report(doc)
+    assert "rerun ×1" in report and f"lost with {lost_sandbox}" in report
     # The lost sandbox's proxy died with its node: nothing of it is left listening.
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", placed[lost_sandbox]["ports"]["proxy"])) != 0
