@@ -119,7 +119,8 @@ def main() -> None:
     (out / "sweep_backends.md").write_text(
         "# Sweep throughput: local backend vs Ray backend\n\n"
         f"`{'SANDBOX_SERVICES=' + result['services'] + ' ' if result['services'] != 'all' else ''}python "
-        f"bench/bench_sweep_backends.py --n {args.n} --parallel {args.parallel}` on {result['at']} "
+        f"bench/bench_sweep_backends.py --n {args.n} --parallel {args.parallel} --rounds {args.rounds}` "
+        f"on {result['at']} "
         f"({result['cores']} cores, load average {result['load_average_before']} before and "
         f"{result['load_average_after']} after: the machine was shared). The 20-call scripted agent "
         "(bench/scripted_agent.py), each episode a full sweep episode; the Ray backend on a one-node Ray "
