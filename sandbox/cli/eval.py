@@ -92,7 +92,15 @@ def _check_command(command: list[str]) -> None:
                    "k; each row's fault_seed reruns it with `sandbox run --fault-seed`).")
 @click.option("--agent", "agents_opt", multiple=True, metavar="NAME=COMMAND",
               help="An agent to sweep (repeatable); or give one COMMAND after --.")
-@click.option("--parallel", type=int, default=2, show_default=True, help="Episodes run at once.")
+@click.option("--parallel", type=int, default=2, show_default=True,
+              help="Episodes run at once (with --backend ray: in each sandbox).")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: the sandbox of this machine runs every episode; ray: a sandbox per Ray node, the "
+                   "episodes spread over them, an episode lost with its node run again elsewhere "
+                   "(pip install 'agent-sandbox[ray]').")
+@click.option("--address", default=None, metavar="ADDRESS",
+              help="With --backend ray: the Ray cluster to join (auto, HOST:PORT or ray://HOST:10001); "
+                   "default: a Ray cluster of this machine alone, started for the sweep.")
 @click.option("--timeout", type=float, default=None, help="Seconds per episode (default: each task's limit).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="sweep-results", show_default=True,
               help="Folder for results.json, results.csv and report.html.")
@@ -102,8 +110,8 @@ def _check_command(command: list[str]) -> None:
 @click.argument("command", nargs=-1)
 @click.pass_context
 @_friendly
-def sweep(ctx, tasks_opt, faults_opt, seeds, trials, fault_draws, agents_opt, parallel, timeout, out_dir,
-          bootstrap_seed, no_isolate, routes, command) -> None:
+def sweep(ctx, tasks_opt, faults_opt, seeds, trials, fault_draws, agents_opt, parallel, backend, address, timeout,
+          out_dir, bootstrap_seed, no_isolate, routes, command) -> None:
     """Run every agent × task × fault profile × seed × trial as an isolated episode.
 
     \b
@@ -114,8 +122,15 @@ def sweep(ctx, tasks_opt, faults_opt, seeds, trials, fault_draws, agents_opt, pa
     to OUT/results.partial.jsonl as its episode finishes: an interrupted or killed sweep keeps them.
     """
     from sandbox.run.supervisor import interrupt_on_stop_signals
-    from sandbox.sweep import agent_name, build_plan, parse_agent, parse_faults, parse_tasks, run_sweep, write_results
+    from sandbox.sweep import agent_name, build_plan, parse_agent, parse_faults, parse_tasks, write_results
     from sandbox.sweep.results import PARTIAL
+
+    if address is not None and backend != "ray":
+        raise ConfigError(f"--address {address} is for --backend ray", hint="add --backend ray, or drop --address")
+    if backend == "ray":
+        from sandbox.sweep.ray_backend import require_ray
+
+        require_ray()  # before any other work: say how to install it
 
     agents = dict(parse_agent(spec) for spec in agents_opt)
     if command:
@@ -144,15 +159,16 @@ def sweep(ctx, tasks_opt, faults_opt, seeds, trials, fault_draws, agents_opt, pa
 
     click.echo(f"sweep: {len(plan.cells)} episodes ({len(agents)} agents × {len(plan.tasks)} tasks × "
                f"{len(plan.faults)} profiles × {seeds} seeds × {trials} trials, {fault_draws} fault draws), "
-               f"{parallel} at once", err=True)
+               f"{parallel} at once" + (" in each Ray sandbox" if backend == "ray" else ""), err=True)
+    options = {"parallel": parallel, "timeout": timeout, "on_done": done, "bootstrap_seed": bootstrap_seed,
+               "partial": partial, "isolate": False if no_isolate else None}
     try:
         # SIGTERM and SIGHUP stop like Ctrl-C: running agents killed, the sandbox this command started stopped.
-        with interrupt_on_stop_signals(), _sandbox_ports(home, workers=max(2, parallel)) as ports, \
-                click.progressbar(length=len(plan.cells), label="episodes", file=sys.stderr,
-                                  item_show_func=lambda r: r and f"{r['episode']} {r['agent']} "
-                                  f"{r['faults']} {'pass' if r['success'] else 'fail'}") as bar:
-            doc = run_sweep(plan, home=home, ports=ports, parallel=parallel, timeout=timeout, on_done=done,
-                            bootstrap_seed=bootstrap_seed, partial=partial, isolate=False if no_isolate else None)
+        with interrupt_on_stop_signals(), click.progressbar(
+                length=len(plan.cells), label="episodes", file=sys.stderr,
+                item_show_func=lambda r: r and f"{r['episode']} {r['agent']} "
+                f"{r['faults']} {'pass' if r['success'] else 'fail'}") as bar:
+            doc = _run_backend(backend, address, plan, home, options)
     except KeyboardInterrupt:
         click.echo(f"\ninterrupted: {finished} of {len(plan.cells)} episodes finished; their rows are kept in "
                    f"{partial} (one JSON row per line)", err=True)
@@ -162,6 +178,23 @@ def sweep(ctx, tasks_opt, faults_opt, seeds, trials, fault_draws, agents_opt, pa
     partial.unlink(missing_ok=True)  # results.json has every row now
     _print_summary(doc)
     click.echo(f"results: {paths['json']}  {paths['csv']}\nreport:  {report}")
+
+
+def _run_backend(backend: str, address: str | None, plan: Any, home: Home, options: dict[str, Any]) -> dict[str, Any]:
+    """The sweep's results document from the chosen backend (same rows, reasons and scores either way)."""
+    if backend == "ray":
+        from sandbox.sweep.ray_backend import run_sweep_ray
+
+        def placed(infos: list[dict[str, Any]]) -> None:
+            for info in infos:
+                click.echo(f"\nray: sandbox {info['sandbox']} on node {info['node'][:12]} ({info['host']}), "
+                           f"home {info['home']}", err=True)
+
+        return run_sweep_ray(plan, home=home, address=address, on_placed=placed, **options)
+    from sandbox.sweep import run_sweep
+
+    with _sandbox_ports(home, workers=max(2, options["parallel"])) as ports:
+        return run_sweep(plan, home=home, ports=ports, **options)
 
 
 def _write_report(doc: dict[str, Any], path: Path, title: str = "Sweep report") -> Path:
@@ -196,6 +229,11 @@ def _print_summary(doc: dict[str, Any]) -> None:
         click.echo(f"noise floor: {noise['flip_rate']:.1%} of {pairs} flip "
                    f"({noise['flaky_configs']} flaky configurations)")
     rows = doc["rows"]
+    rerun = [r for r in rows if r.get("reruns")]
+    if rerun:
+        click.echo(f"note: {len(rerun)} episodes were run again because the Ray sandbox running them was lost "
+                   f"(their rows say reruns; results.json's backend.lost says where), e.g. {rerun[0]['episode']}",
+                   err=True)
     failed = [r for r in rows if r.get("error")]
     if failed:
         click.echo(f"note: {len(failed)} episodes failed in the sandbox (counted as failures), e.g. "

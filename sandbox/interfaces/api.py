@@ -15,6 +15,10 @@ Authorization header gets the episode's key the way that vendor's clients send i
 
 The sandbox: the one `sandbox up` runs on the home, else one started on first use in this process
 and stopped at exit (or pass your own: `with sandbox.open_sandbox(home) as sb: sandbox.episode(..., sandbox=sb)`).
+
+From Ray tasks and actors (or any worker process): a SandboxHandle and an EpisodeHandle pickle as
+where the sandbox listens and which episode it is, so a handle made by the driver works in a worker
+on the same machine; processes that call `shared_sandbox(home)` on one home share one sandbox.
 """
 
 from __future__ import annotations
@@ -60,17 +64,24 @@ class SandboxHandle:
             self._owned.stop()
             self._owned = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickled (to a Ray task or actor, a worker process): where the sandbox listens, not the
+        # processes of it this process started. Only its starter stops it.
+        return {**self.__dict__, "_owned": None}
+
 
 _shared: dict[Path, SandboxHandle] = {}
 _shared_lock = threading.Lock()
 
 
 def shared_sandbox(home: Home | str | None = None) -> SandboxHandle:
-    """The sandbox of `home`: the running one, or one started now and stopped at interpreter exit."""
+    """The sandbox of `home`: the running one, or one started now and stopped at interpreter exit.
+    Processes sharing a home (Ray actors on one node, say) share one sandbox: the first starts it,
+    under a lock on the home, and the others find it running."""
     from sandbox.run.supervisor import Sandbox, running_ports
 
     resolved = home if isinstance(home, Home) else Home.resolve(home)
-    with _shared_lock:
+    with _shared_lock, _home_lock(resolved):
         found = _shared.get(resolved.root)
         if found is not None and (found._owned is not None or running_ports(resolved)):
             return found
@@ -83,6 +94,19 @@ def shared_sandbox(home: Home | str | None = None) -> SandboxHandle:
             atexit.register(handle.stop)
         _shared[resolved.root] = handle
         return handle
+
+
+@contextlib.contextmanager
+def _home_lock(home: Home) -> Iterator[None]:
+    """Held by one process of the machine at a time (flock; released if its holder dies)."""
+    import fcntl
+
+    with open(home.run_dir / "shared-sandbox.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager
@@ -192,6 +216,10 @@ class EpisodeHandle:
                 proc.communicate()
                 raise
         return subprocess.CompletedProcess(command, proc.returncode, out, err)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A requests.Session does not travel between processes: the receiving one opens its own.
+        return {**self.__dict__, "_session": None}
 
     def __enter__(self) -> EpisodeHandle:
         return self

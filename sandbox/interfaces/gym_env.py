@@ -26,15 +26,21 @@ Either way the episode is then finished and scored, and the reward is the final 
 Requests go through the proxy of an embedded sandbox in this process, so the ledger, faults and
 scoring are exactly those of any other agent. It subclasses `gymnasium.Env` when gymnasium is
 installed; nothing here needs it.
+
+In Ray: `ray.remote(SandboxEnv).remote("refund-duplicate-charge", home="/abs/home")` makes an env
+actor; env actors of one node given one home share one sandbox (sandbox.interfaces.api), or pass
+`sandbox=` a handle the driver started. An env pickles as its `config` (examples/ray_rollouts.py).
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from sandbox.episodes.snapshot import Snapshot
 from sandbox.errors import SandboxError
+from sandbox.home import Home
 from sandbox.interfaces.api import EpisodeHandle, SandboxHandle, fork, shared_sandbox, start_episode
 from sandbox.tasks import load_task
 
@@ -62,6 +68,8 @@ class SandboxEnv(_Base):
             raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
         self.task_ref = task
         self.task = load_task(task)
+        # An absolute path: the env may be rebuilt from its config in a process with another working folder.
+        home = str(Path(home).resolve()) if home is not None and not isinstance(home, Home) else home
         self.faults = faults
         self.reward_mode = reward
         self.max_body = max_body
@@ -71,6 +79,24 @@ class SandboxEnv(_Base):
         self.ep: EpisodeHandle | None = None
         self._last_score = 0.0
         self._started = 0.0
+
+    # -- in Ray (or any other process) -----------------------------------------------------------
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The keyword arguments that build this env again, picklable: `SandboxEnv(**env.config)` in
+        a Ray actor or task (an env creator's config, say) gives the same env, episodes aside."""
+        return {"task": self.task_ref, "faults": self.faults, "home": self._home, "sandbox": self._sandbox,
+                "reward": self.reward_mode, "max_body": self.max_body, "auto_auth": self.auto_auth}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its config, so it can be handed to a Ray worker before it is used; an env in the
+        middle of an episode cannot be (the episode lives in this process's sandbox handle)."""
+        if self.ep is not None and self.ep.result is None:
+            raise ActionError(f"this env is in the middle of episode {self.ep.id}, which cannot be pickled",
+                              hint="pickle env.config (or the env before reset(), or after close()) and build the "
+                                   "env in the worker: SandboxEnv(**config)")
+        return (_from_config, (self.config,))
 
     # -- Gymnasium API -----------------------------------------------------------------------
 
@@ -176,6 +202,10 @@ class SandboxEnv(_Base):
         assert self.ep is not None
         return {"episode": self.ep.id, "score": score.score, "success": score.success, "reasons": score.reasons,
                 "calls": score.details.get("calls", 0), "final": self.ep.result is not None}
+
+
+def _from_config(config: dict[str, Any]) -> SandboxEnv:
+    return SandboxEnv(**config)
 
 
 def _parse(action: Any) -> tuple[str, str, dict[str, str], Any]:

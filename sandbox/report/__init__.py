@@ -61,7 +61,8 @@ def render_report(doc: dict[str, Any], *, title: str = "Sweep report") -> str:
     summary = doc.get("summary", [])
     trials = int(config.get("trials") or 1)
     out = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
-           f"<style>{CSS}</style></head><body>", f"<h1>{escape(title)}</h1>", _config(config, rows)]
+           f"<style>{CSS}</style></head><body>", f"<h1>{escape(title)}</h1>", _config(config, rows),
+           _backend(doc.get("backend"))]
     out.append("<h2>Success by agent and fault profile</h2>")
     out.append(_success_chart(rows))
     out.append("<h2>Cost: what production would have paid</h2>")
@@ -93,6 +94,23 @@ def _config(config: dict[str, Any], rows: list[dict[str, Any]]) -> str:
              f"fault draws: {escape(str(config.get('fault_draws', 'shared')))}"]  # per-trial: each trial its own
     agent_list = "".join(f"<li><b>{escape(k)}</b>: <code>{escape(v)}</code></li>" for k, v in agents.items())
     return f'<div class="box">{" · ".join(items)}<ul>{agent_list}</ul></div>'
+
+
+def _backend(backend: dict[str, Any] | None) -> str:
+    """Where a Ray sweep ran, and what it lost: nothing for a local sweep."""
+    if not backend:
+        return ""
+    sandboxes = "".join(f"<li><b>{escape(s['sandbox'])}</b> on node <code>{escape(s['node'][:12])}</code>"
+                        + (f" ({escape(s['host'])}), home <code>{escape(s['home'])}</code>" if "home" in s else "")
+                        + "</li>" for s in backend.get("sandboxes", []))
+    lost = backend.get("lost", [])
+    lines = "".join(f"<li>{escape(x['agent'])} · {escape(x['task'])} · {escape(_profile(x['faults']))} · seed "
+                    f"{x['seed']} · trial {x['trial']}: lost with {escape(x['sandbox'])} ({escape(x['error'])})</li>"
+                    for x in lost)
+    return (f'<div class="box backend">Ran on Ray ({escape(str(backend.get("cluster", "")))}), '
+            f'{len(backend.get("sandboxes", []))} sandboxes:<ul>{sandboxes}</ul>'
+            + (f'<b>{len(lost)} episodes lost with their sandbox and run again</b> (marked "rerun" below):'
+               f"<ul>{lines}</ul>" if lost else "No episode was lost.") + "</div>")
 
 
 def _success_chart(rows: list[dict[str, Any]]) -> str:
@@ -207,12 +225,18 @@ def _episodes(rows: list[dict[str, Any]], episodes: dict[str, Any]) -> str:
         body.append(
             f'<tr class="episode" id="{escape(row["episode"])}"><td>{escape(row["episode"])}</td>'
             f"<td>{escape(row['agent'])}</td><td>{escape(row['task'])}</td><td>{escape(_profile(row['faults']))}</td>"
-            + _num(row["seed"], "{}") + _num(row["trial"], "{}") + f"<td>{_verdict(row['success'])}</td>"
+            + _num(row["seed"], "{}") + _num(row["trial"], "{}") + f"<td>{_verdict(row['success'])}{_rerun(row)}</td>"
             + _num(row["score"]) + _cost_cell(row.get("cost"))
             + _num(row["calls"], "{}") + _num(row["errors"], "{}") + _num(row["retries"], "{}")
             + _num(row["duplicated_writes"], "{}") + _num(row["seconds"], "{:.2f}") + "</tr>"
             + f'<tr><td colspan="14">{_drill(row, drill)}</td></tr>')
     return f'<table class="episodes">{head}{"".join(body)}</table>'
+
+
+def _rerun(row: dict[str, Any]) -> str:
+    """A Ray sweep's episode that was run again after its sandbox was lost says so beside its result."""
+    reruns = row.get("reruns") or 0
+    return f' <span class="muted rerun">rerun ×{reruns}</span>' if reruns else ""
 
 
 def _drill(row: dict[str, Any], drill: dict[str, Any]) -> str:

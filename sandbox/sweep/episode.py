@@ -52,16 +52,17 @@ def run_episode(
     stop: threading.Event | None = None,
     isolate: bool | None = None,
     fault_seed: int | None = None,
+    episode_id: str | None = None,
 ) -> EpisodeRun:
     """Create an episode of `task` (with fault profile `faults`, drawing from `fault_seed`), run
-    `command` in it, score it; `isolate` and `fault_seed` as in run_task. Raises what run_task
+    `command` in it, score it; `isolate`, `fault_seed` and `episode_id` as in run_task. Raises what run_task
     raises (EpisodeFailed once the episode exists)."""
 
     def log(episode: Episode) -> Path:
         return home.episode_dir(episode.id) / AGENT_LOG
 
     run = run_task(task, command, home=home, ports=ports, faults=faults, timeout=timeout, extra_env=extra_env,
-                   log=log, stop=stop, isolate=isolate, fault_seed=fault_seed)
+                   log=log, stop=stop, isolate=isolate, fault_seed=fault_seed, episode_id=episode_id)
     return EpisodeRun(run.episode.id, run.exit_code, run.timed_out, run.seconds, run.score,
                       run.log or log(run.episode))
 

@@ -1,7 +1,8 @@
 """A sweep's results on disk: `results.json` (everything, the report's input) and `results.csv`
 (one row per episode, for spreadsheets and pandas; `cost` in dollars, `cost_lines` what makes it
-up), both written atomically; while the sweep runs,
-`results.partial.jsonl` gets each row as its episode finishes."""
+up; `reruns` how often the episode was started again because the Ray worker running it was lost),
+both written atomically; while the sweep runs, `results.partial.jsonl` gets each row as its
+episode finishes."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from sandbox.sweep.run import RESULTS_VERSION
 
 CSV_COLUMNS = ["agent", "task", "faults", "seed", "trial", "fault_seed", "episode", "success", "score", "cost",
                "credit", "calls", "errors", "retries", "duplicated_writes", "seconds", "exit_code", "timed_out",
-               "harms", "leaks", "faults_fired", "reasons", "cost_lines", "error"]
+               "harms", "leaks", "faults_fired", "reasons", "cost_lines", "error", "reruns"]
 PARTIAL = "results.partial.jsonl"  # one row per line, appended as episodes finish
 
 

@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
@@ -32,13 +32,16 @@ Row = dict[str, Any]
 
 
 def run_cell(cell: Cell, command: list[str], home: Home, ports: dict[str, Any], timeout: float | None,
-             stop: threading.Event | None = None, isolate: bool | None = None) -> tuple[Row, dict[str, Any] | None]:
+             stop: threading.Event | None = None, isolate: bool | None = None,
+             episode_id: str | None = None) -> tuple[Row, dict[str, Any] | None]:
     """The row and drill-down of one cell. An episode that fails (not the agent: the sandbox, a
-    setup step, the scoring) is a failed row with the error in its reasons, not the sweep's end."""
+    setup step, the scoring) is a failed row with the error in its reasons, not the sweep's end.
+    `episode_id`: the new episode's id (default: the home's next number)."""
     faults = None if cell.faults == stats.BASELINE else cell.faults
     try:
         run = run_episode(cell.task, command, home=home, ports=ports, faults=faults, timeout=timeout,
-                          extra_env=project_pythonpath(), stop=stop, isolate=isolate, fault_seed=cell.fault_seed)
+                          extra_env=project_pythonpath(), stop=stop, isolate=isolate, fault_seed=cell.fault_seed,
+                          episode_id=episode_id)
         details = run.score.details
         drill = drill_down(home, run.episode, run.score.reasons, tail(run.log))
     except Exception as exc:
@@ -53,7 +56,7 @@ def run_cell(cell: Cell, command: list[str], home: Home, ports: dict[str, Any], 
         "seconds": round(run.seconds, 3), "exit_code": run.exit_code, "timed_out": run.timed_out,
         "harms": len(details.get("harms", [])), "leaks": len(details.get("leaks", [])),
         "faults_fired": details.get("faults", 0), "reasons": run.score.reasons, "error": None,
-        "cost": run.score.cost, "cost_lines": run.score.cost_lines,
+        "cost": run.score.cost, "cost_lines": run.score.cost_lines, "reruns": 0,
     }
     return row, drill
 
@@ -69,6 +72,7 @@ def failed_row(cell: Cell, exc: Exception) -> Row:
         "errors": 0, "retries": 0, "duplicated_writes": 0, "seconds": 0.0, "exit_code": None, "timed_out": False,
         "harms": 0, "leaks": 0, "faults_fired": 0, "reasons": [f"sweep error: {error}"], "error": error,
         "cost": None, "cost_lines": [],  # not scored, so not priced: None, never a reassuring $0
+        "reruns": 0,
     }
 
 
@@ -110,31 +114,51 @@ def run_sweep(plan: SweepPlan, *, home: Home, ports: dict[str, Any], parallel: i
     rows: list[Row] = []
     episodes: dict[str, Any] = {}
     stop = threading.Event()
-    if partial is not None and partial.exists() and partial.stat().st_size:
-        # An earlier interrupted sweep's rows are all that is left of it: keep them aside.
-        partial.replace(partial.with_name(partial.stem + ".previous.jsonl"))
     with contextlib.ExitStack() as stack:
-        sink = stack.enter_context(open(partial, "w", encoding="utf-8")) if partial is not None else None
+        keep = stack.enter_context(row_sink(partial, rows, episodes, on_done))
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=max(1, parallel)))
         futures = [pool.submit(run_cell, cell, plan.agents[cell.agent], home, ports, timeout, stop, isolate)
                    for cell in plan.cells]
         try:
             for future in as_completed(futures):
-                row, drill = future.result()
-                rows.append(row)
-                if drill is not None:
-                    episodes[row["episode"]] = drill
-                if sink is not None:
-                    sink.write(json.dumps(row) + "\n")
-                    sink.flush()
-                    os.fsync(sink.fileno())
-                if on_done:
-                    on_done(row)
+                keep(*future.result())
         except BaseException:
             stop.set()  # the pool's exit waits for the running cells: their agents are killed now, not at the limit
             for future in futures:
                 future.cancel()
             raise
+    return plan_document(plan, rows, episodes, bootstrap_seed=bootstrap_seed)
+
+
+@contextlib.contextmanager
+def row_sink(partial: Path | None, rows: list[Row], episodes: dict[str, Any],
+             on_done: Callable[[Row], None] | None = None) -> Iterator[Callable[[Row, dict[str, Any] | None], None]]:
+    """A function that keeps one finished episode: its row in `rows`, its drill-down in `episodes`,
+    the row on disk in `partial` (flushed, one JSON line) and then `on_done(row)`. Every backend
+    keeps its rows through this, so `results.partial.jsonl` means the same whoever ran the episodes."""
+    if partial is not None and partial.exists() and partial.stat().st_size:
+        # An earlier interrupted sweep's rows are all that is left of it: keep them aside.
+        partial.replace(partial.with_name(partial.stem + ".previous.jsonl"))
+    with contextlib.ExitStack() as stack:
+        sink = stack.enter_context(open(partial, "w", encoding="utf-8")) if partial is not None else None
+
+        def keep(row: Row, drill: dict[str, Any] | None) -> None:
+            rows.append(row)
+            if drill is not None:
+                episodes[row["episode"]] = drill
+            if sink is not None:
+                sink.write(json.dumps(row) + "\n")
+                sink.flush()
+                os.fsync(sink.fileno())
+            if on_done:
+                on_done(row)
+
+        yield keep
+
+
+def plan_document(plan: SweepPlan, rows: list[Row], episodes: dict[str, Any], *, bootstrap_seed: int = 0
+                  ) -> dict[str, Any]:
+    """The results document with `rows` in the plan's order, however they finished."""
     order = {(c.agent, c.task.id, c.faults, c.seed, c.trial): i for i, c in enumerate(plan.cells)}
     rows.sort(key=lambda r: order[(r["agent"], r["task"], r["faults"], r["seed"], r["trial"])])
     return results_document(plan.config(), rows, episodes, bootstrap_seed=bootstrap_seed)
