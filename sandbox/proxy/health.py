@@ -3,7 +3,9 @@
 A plain HTTP request to the proxy itself (`curl http://127.0.0.1:8080/_sandbox/health`) reaches
 the proxy as an origin-form request whose Host is the proxy's listening address. It needs no
 episode credentials, touches no ledger and never goes upstream. Requests for `/_sandbox/` on any
-other host are not health checks: route refuses them.
+other host are not health checks: route refuses them. The answer names the process (`pid`) and,
+among N proxy workers sharing the port, its number (`worker`): the kernel picks the worker per
+connection, so a health check on a new connection may reach any of them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
 """Run the sandbox proxy on a minimal mitmproxy `Master`.
 
     python -m sandbox.proxy --home .sandbox --port 8080 --service payments=8101 [--allow-host example.org]
-                            [--route api.openai.com=http://127.0.0.1:8000/v1]
+                            [--route api.openai.com=http://127.0.0.1:8000/v1] [--worker I]
+
+With `--worker I` the proxy is one of several processes listening on the same port (SO_REUSEPORT,
+Linux: sandbox.proxy.reuseport); the supervisor starts them (sandbox/run/proxy_workers.py).
 
 Not `DumpMaster`: a stock mitmdump loads 36 addons and calls every one of them on every hook, and
 measured on 2 cores that dispatch was ~42 % of its CPU. This master holds only what interception
@@ -14,7 +17,8 @@ a fake never connect to the vendor at all, and refused hosts are never contacted
 The CA lives in the sandbox home (`<home>/ca/mitmproxy-ca-cert.pem` is what agents trust); it is
 created, if missing, before the proxy listens. Once the proxy accepts connections it prints one
 line, `proxy listening on HOST:PORT` (the real port, also with `--port 0`). Health check for
-supervisors: `GET http://HOST:PORT/_sandbox/health` straight to the proxy answers 200 JSON.
+supervisors: `GET http://HOST:PORT/_sandbox/health` straight to the proxy answers 200 JSON (with the
+answering process's pid and, for a worker, its number).
 SIGTERM or SIGINT stops it cleanly (ledgers closed).
 """
 

@@ -1,7 +1,8 @@
 """Two real proxy workers on one port (SO_REUSEPORT): any worker serves any call of any episode, and
 what an episode meets is decided as one proxy would decide it: a fault rule's `nth` fires once,
 a rate limit counts every call whichever worker took it, probability draws are the single-process
-engine's, and the ledger numbers every exchange once, with no gap.
+engine's, the ledger numbers every exchange once, with no gap, and a recording made or replayed
+through both keeps one clock and one position.
 
 Every call goes on a fresh connection, so the kernel spreads them over both workers (it picks a
 worker per connection); `spread` checks that it did, through the health answers' pids."""
@@ -23,8 +24,11 @@ from sandbox.episodes.store import Episode
 from sandbox.faults import load_profile
 from sandbox.faults.engine import Call, EpisodeFaults
 from sandbox.home import Home
+from sandbox.recordings.format import read_recording
+from sandbox.recordings.store import save
 from sandbox.run.supervisor import free_port
 from tests.proxy.conftest import Episodes, ProxyProcess, StandIn, agent, launch_proxy, stand_in, wait_ready
+from tests.recordings.helpers import create, finish
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT balances on Linux only")]
@@ -165,3 +169,18 @@ def test_concurrent_calls_through_both_workers_number_the_ledger_without_gaps(po
     # Forty calls, every fifth faulted: eight, whatever the interleaving, and the ledger agrees.
     assert statuses.count(500) == 8
     assert sorted(f["detail"]["call"] for f in pool.faults(episode)) == [5, 10, 15, 20, 25, 30, 35, 40]
+
+
+def test_a_recording_made_and_replayed_through_both_workers_keeps_one_clock_and_one_cursor(pool, tmp_path):
+    episode = create(pool.episodes.store, "record", tmp_path / "through-workers.jsonl")
+    for _ in range(4):
+        assert pool.call(episode, "/v1/items") == 200
+    recording = read_recording(finish(pool.episodes.store, episode))
+    assert [ex.exchange for ex in recording.exchanges] == [1, 2, 3, 4]
+    starts = [ex.timing["start_ms"] for ex in recording.exchanges]
+    assert starts[0] == 0 and starts == sorted(set(starts))  # timed from the episode's first call, not a worker's
+
+    recording.header["match"] = {"sequence": "in_order"}  # each recorded answer given once, then a miss
+    save(recording, tmp_path / "in-order.jsonl")
+    replay = create(pool.episodes.store, "replay", tmp_path / "in-order.jsonl")
+    assert [pool.call(replay, "/v1/items") for _ in range(6)] == [200, 200, 200, 200, 502, 502]
