@@ -134,10 +134,12 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
     finally:
         children.stop()
 
+    # Every request the workers carried has its complete row, and the ledger's ids (the fake writes the
+    # `direct` and bare scenarios' rows into it too) run 1..N with no gap and no duplicate.
     with Ledger(home.ledger_path(episode.id)) as ledger:
-        rows, ids = ledger.conn.execute(
-            "SELECT COUNT(*), MAX(id) - MIN(id) + 1 FROM exchanges WHERE via='proxy' AND outcome='routed' "
-            "AND status=200").fetchone()
+        rows = ledger.conn.execute(
+            "SELECT COUNT(*) FROM exchanges WHERE via='proxy' AND outcome='routed' AND status=200").fetchone()[0]
+        count, last = ledger.conn.execute("SELECT COUNT(*), MAX(id) FROM exchanges").fetchone()
     scenarios = {}
     for name in names:
         ordered = sorted(rounds[name], key=lambda x: x["req_s"])
@@ -161,7 +163,7 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
                    "fake": "gunicorn gthread, 2 workers x 4 threads (sandbox.run.serve defaults)",
                    "episodes": "one: every worker writes the same ledger file"},
         "scenarios": scenarios,
-        "ledger_rows_by_proxy": {"complete": rows, "id_span": ids,
+        "ledger_rows_by_proxy": {"complete": rows, "all_rows": count, "last_id": last, "gap_free": count == last,
                                  "expected": 2 * len(counts) * args.rounds * (args.requests + args.warmup)},
     }
 
@@ -182,6 +184,40 @@ def projection(result: dict) -> str:
     return "; ".join(lines)
 
 
+def quiet_reference() -> str:
+    """The single proxy's requests per proxy-CPU-second in bench_proxy.py's last run, if there is one:
+    a second point, usually from a quieter machine (contention makes every request cost more CPU)."""
+    try:
+        other = json.loads((ROOT / "bench" / "results" / "proxy.json").read_text())
+        per_cpu = {kind: other["scenarios"][f"sandbox_{kind}"]["req_s"]
+                   / other["scenarios"][f"sandbox_{kind}"]["cpu_cores_median_round"]["proxy"]
+                   for kind in ("http", "https")}
+    except (OSError, ValueError, KeyError, ZeroDivisionError):
+        return ""
+    return (f"bench_proxy.py's last run (results/proxy.json, {other['at']}, load "
+            f"{other['machine']['loadavg_before'][0]}) had one proxy at {per_cpu['http']:.0f} HTTP and "
+            f"{per_cpu['https']:.0f} HTTPS requests per proxy-CPU-second: on quiet cores, N workers ≈ N × that "
+            f"(8 cores ≈ {8 * per_cpu['http']:.0f} HTTP).")
+
+
+def what_cores_allow(result: dict) -> str:
+    """What the worker counts' req/s say here, and what they cannot say (shared, maybe busy, cores)."""
+    s, m = result["scenarios"], result["machine"]
+    largest = max(result["config"]["workers"])
+    gains = {kind: s[f"workers_{largest}_{kind}"]["req_s"] / s[f"workers_1_{kind}"]["req_s"]
+             for kind in ("http", "https")}
+    text = (f"{largest} workers gave {gains['http']:.2f}× the req/s of one over HTTP and {gains['https']:.2f}× over "
+            f"HTTPS. The load generator (one Python process), the fake and every worker share the "
+            f"{m['cpus']} cores, so past the one core a single proxy already uses, a worker adds throughput only by "
+            "taking CPU from the others (the CPU columns show where it went).")
+    if m["loadavg_before"][0] > m["cpus"]:
+        text += (f" The machine was oversubscribed by other jobs (load {m['loadavg_before'][0]} on {m['cpus']} CPUs): "
+                 "the scheduler gives each runnable process a share, so N workers also got N shares, and the "
+                 "gain above overstates what N workers give on an idle machine of this size. The column that "
+                 "carries over is requests per proxy-CPU-second: how much work one core of proxy does.")
+    return text
+
+
 def markdown(result: dict) -> str:
     rows = []
     for name, s in result["scenarios"].items():
@@ -192,7 +228,6 @@ def markdown(result: dict) -> str:
                     f"{', '.join(f'{x:.0f}' for x in s['rounds_req_s'])} |")
     c, m, ledger = result["config"], result["machine"], result["ledger_rows_by_proxy"]
     s = result["scenarios"]
-    largest = max(c["workers"])
     return f"""# Proxy workers: throughput with 1, 2 and 4 proxy processes on one port
 
 `python bench/bench_proxy_workers.py` on {result["at"]}: {m["cpus"]} CPUs, Python {m["python"]}, mitmproxy
@@ -207,18 +242,16 @@ round reported. {c["episodes"]}.
 {chr(10).join(rows)}
 
 - Ledger check: {ledger["complete"]} complete rows for the {ledger["expected"]} requests the sandbox workers
-  carried (warm-up included), ids spanning {ledger["id_span"]}: every worker wrote every exchange it carried,
-  numbered without a gap in the one shared ledger.
-- **What 2 cores allow.** Load generator, fake and proxy workers share the 2 cores, so more workers than
-  the one proxy core left free cannot add throughput here: the columns show the cores going to the load
-  generator (one Python process, ~1 core at full speed) and the fake instead. {largest} workers at
-  {s[f"workers_{largest}_http"]["req_s"]:.0f} req/s HTTP vs 1 at {s["workers_1_http"]["req_s"]:.0f} is the
-  machine's limit, not the proxy's.
+  carried (warm-up included); the one shared ledger holds {ledger["all_rows"]} rows numbered 1..{ledger["last_id"]}
+  ({"no gap" if ledger["gap_free"] else "WITH GAPS"}; the fake writes the direct and bare requests' rows).
+- **What this machine allows.** {what_cores_allow(result)}
 - **Per core on a larger machine (projection, not measured).** Workers share nothing in memory (each is its
   own process and event loop); what they share is SQLite: each exchange is two short write transactions
-  on its episode's ledger (~25 µs each, WAL), plus one for the fault counters when a rule could match. So
+  on its episode's ledger (~25 µs each, WAL; a fault profile's counters ride in the first one when a rule
+  could match). So
   the proxy's cost per request, measured above as requests per proxy-CPU-second, is what each extra core
-  adds: {projection(result)}, as long as the fakes and the load have cores of their own (here the fake alone
+  adds. Measured here, under contention: {projection(result)}. {quiet_reference()}
+  The projection holds as long as the fakes and the load have cores of their own (here the fake alone
   answers ~{s["direct"]["req_s"]:.0f} req/s, so on a big machine give the fakes more gunicorn workers too:
   `sandbox up --workers`). The ceiling that does not move with cores is one episode's ledger: its writes take
   turns, ~20-40 k transactions/s on one file, i.e. roughly 10-20 k req/s for a single episode; many
@@ -235,14 +268,18 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--render", action="store_true", help="only rewrite the .md from the last .json")
     args = parser.parse_args()
+    out = ROOT / "bench" / "results"
+    if args.render:
+        (out / "proxy_workers.md").write_text(markdown(json.loads((out / "proxy_workers.json").read_text())))
+        return
     args.workers = sorted({int(x) for x in args.workers.split(",")})
     if 1 not in args.workers or min(args.workers) < 1:
         parser.error("--workers must include 1 (the baseline) and only positive counts")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="bench-proxy-workers-") as tmp:
         result = run(args, Path(tmp))
-    out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "proxy_workers.json").write_text(json.dumps(result, indent=2) + "\n")
     (out / "proxy_workers.md").write_text(markdown(result))

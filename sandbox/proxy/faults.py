@@ -24,6 +24,7 @@ table with the exchange it hit.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -158,16 +159,27 @@ class Faults:
             state = self._episodes[episode.id] = EpisodeFaults(self._profile(episode.faults), episode.fault_seed)
         return state
 
-    def decide(self, episode, state: EpisodeFaults, call: Call) -> list[Firing]:
-        """The rules that fire on `call`, decided from, and counted into, the episode's shared counters."""
+    def begin_and_decide(self, flow: http.HTTPFlow, episode, state: EpisodeFaults, call: Call
+                         ) -> tuple[int | None, list[Firing]]:
+        """Write the request to the ledger (its exchange id is the episode clock `call` is decided
+        at) and decide the rules that fire on it from, and into, the episode's shared counters: both
+        in one transaction, so the calls of an episode are counted in exchange order whichever
+        workers carry them (as a fork's rebuilt state assumes). (None, []) if the ledger could not
+        take the request (it has answered the flow)."""
         if self.shared is None or not state.may_match(call):
-            return state.decide(call)
+            exchange_id = self.begin(flow)
+            if exchange_id is None:
+                return None, []
+            return exchange_id, state.decide(dataclasses.replace(call, clock_s=exchange_id * STEP_SECONDS))
         with exclusive(self.shared(episode.id), "fault_state") as saved:
+            exchange_id = self.begin(flow)  # one INSERT: inside this transaction
+            if exchange_id is None:
+                return None, []
             if not restore_faults(state, saved.value):  # none yet (or of another profile): from zero
                 state.reset()
-            firings = state.decide(call)
+            firings = state.decide(dataclasses.replace(call, clock_s=exchange_id * STEP_SECONDS))
             saved.set(save_faults(episode.faults, state))
-        return firings
+        return exchange_id, firings
 
     # -- before the fake -------------------------------------------------------------------------
 
@@ -187,16 +199,11 @@ class Faults:
         service = self.routes.service_for(request.host)
         if service is not None:
             flow.metadata[SERVICE] = service
-        exchange_id = self.begin(flow)
-        if exchange_id is None:
-            return  # the ledger could not write it, and has answered instead
-        if state.profile.needs_relay:
-            self._relayed[flow.client_conn] = True
         rpc = mcp_wire.rpc_call(decoded_body(request)) if state.profile.reads_mcp else None
-        call = Call(request.host, request.method, request.path.partition("?")[0], service,
-                    exchange_id * STEP_SECONDS, rpc.tool if rpc else None)
+        call = Call(request.host, request.method, request.path.partition("?")[0], service, 0.0,
+                    rpc.tool if rpc else None)
         try:
-            firings = self.decide(episode, state, call)
+            exchange_id, firings = self.begin_and_decide(flow, episode, state, call)
         except WRITE_ERRORS as exc:
             # Deciding from counters that may be stale would be a fault profile silently not kept.
             logger.error("fault state of episode %s is not readable or writable: %s", episode.id, exc)
@@ -206,6 +213,10 @@ class Faults:
                 "ledger, so it did not decide this call's faults and did not send it on.",
                 hint="check the sandbox home (disk full? episode folder deleted?) and the proxy's log")
             return
+        if exchange_id is None:
+            return  # the ledger could not write it, and has answered instead
+        if state.profile.needs_relay:
+            self._relayed[flow.client_conn] = True
         pending = []
         for firing in firings:
             kind = firing.rule.action.kind
