@@ -240,11 +240,16 @@ def ceiling_text(result: dict) -> str:
     if not ceiling:
         return ""
     figures = ", ".join(f"{name.replace('_', ' ')}: {value:.0f}" for name, value in ceiling.items())
-    return (f"Measured here, the ledger work of a request alone (begin and end, two transactions), by N "
-            f"processes at once, in req/s: {figures}. On 2 shared cores that work is bound by CPU whether the "
-            "writers share a file or not; SQLite takes one writer per file at a time, so on more cores the "
-            "one-ledger figure stops growing where the own-ledgers one goes on (projection): one episode's "
-            "traffic has that ceiling however many workers carry it, episodes in their own files add up.")
+    n = max(result["config"]["workers"])
+    one, own = ceiling.get(f"{n}_writers_one_ledger"), ceiling.get(f"{n}_writers_own_ledgers")
+    text = (f"Measured here, the ledger work of a request alone (begin and end, two transactions), by N "
+            f"processes at once, in req/s: {figures}.")
+    if one and own:
+        text += (f" With {n} writers, one shared file gave {one / own:.2f}× the rate of a file each: writers of "
+                 "one file take turns (SQLite allows one writer per file; a waiting one sleeps in its busy "
+                 "handler), so one episode's traffic has a ledger ceiling more workers do not lift, while "
+                 "episodes in their own files add up. On 2 shared cores the figures are noisy (compare runs).")
+    return text
 
 
 def quiet_reference() -> str:
