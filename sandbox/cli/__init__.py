@@ -67,6 +67,8 @@ def main(ctx: click.Context, home: str | None) -> None:
 @route_option("Send HOST to a server of yours, for every episode: --route api.openai.com=http://127.0.0.1:8000/v1 "
               "(a model server; add #keep-auth to pass the agent's key on). Repeat for more hosts.")
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Worker processes per fake.")
+@click.option("--proxy-workers", type=click.IntRange(min=1), default=None,
+              help="Proxy processes sharing the proxy port (SO_REUSEPORT, Linux; default: one per core, at most 8).")
 @click.option("--max-live-episodes", "max_live_episodes", type=click.IntRange(min=1), default=None,
               help="Episodes live at once (default 200).")
 @click.option("--creations-per-minute", "creations_per_minute", type=click.IntRange(min=1), default=None,
@@ -81,11 +83,12 @@ def main(ctx: click.Context, home: str | None) -> None:
               help="What the ledger keeps of a body (default 64 KiB).")
 @click.pass_context
 @_friendly
-def up(ctx, proxy_port, control_port, service_ports, allow_hosts, routes, workers, **limits) -> None:
+def up(ctx, proxy_port, control_port, service_ports, allow_hosts, routes, workers, proxy_workers, **limits) -> None:
     """Start proxy, fakes and control API on loopback; stop with Ctrl-C (or SIGTERM, SIGHUP).
 
     The limit options are kept in <home>/limits.json, for this run and the later ones."""
     from sandbox.limits import Limits, load_limits, save_limits
+    from sandbox.run.proxy_workers import default_proxy_workers
     from sandbox.run.supervisor import Sandbox, interrupt_on_stop_signals
 
     home = _home(ctx)
@@ -95,12 +98,14 @@ def up(ctx, proxy_port, control_port, service_ports, allow_hosts, routes, worker
     bound = load_limits(home)  # and a broken limits.json fails here, before anything starts
     sandbox = Sandbox(home, proxy_port=proxy_port, control_port=control_port,
                       service_ports=_pairs(service_ports, int), allow_hosts=tuple(allow_hosts),
-                      routes=tuple(route.to_spec() for route in routes), workers=workers)
+                      routes=tuple(route.to_spec() for route in routes), workers=workers,
+                      proxy_workers=proxy_workers or default_proxy_workers())
     # SIGTERM (docker stop, systemd, kill) and SIGHUP (a closed terminal) stop the children as Ctrl-C does.
     with interrupt_on_stop_signals(), sandbox:
         ports = sandbox.ports
         click.echo(f"sandbox up (home {sandbox.home.root})")
-        click.echo(f"  proxy    http://127.0.0.1:{ports['proxy']}   CA {sandbox.home.ca_cert}")
+        click.echo(f"  proxy    http://127.0.0.1:{ports['proxy']}   CA {sandbox.home.ca_cert}   "
+                   f"{sandbox.proxy_workers} worker{'s' if sandbox.proxy_workers > 1 else ''}")
         click.echo(f"  control  http://127.0.0.1:{ports['control']}")
         for service, port in ports["services"].items():
             click.echo(f"  {service:<8} http://127.0.0.1:{port}")
@@ -139,13 +144,15 @@ def _pairs(items: tuple[str, ...], cast=str) -> dict[str, Any]:
 @click.option("--replay", "replay_from", default=None, metavar="NAME",
               help="Answer the agent from recording NAME (or a path) instead of the fakes and the internet.")
 @click.option("--no-isolate", is_flag=True, help="Run the agent without its network namespace (see README: Isolation).")
+@click.option("--proxy-workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Proxy processes, when this run starts its own sandbox (one agent rarely needs more).")
 @route_option()
 @click.argument("task")
 @click.argument("command", nargs=-1, required=True)
 @click.pass_context
 @_friendly
-def run(ctx, seed, episode_id, timeout, as_json, faults, fault_seed, record_to, replay_from, no_isolate, routes, task,
-        command) -> None:
+def run(ctx, seed, episode_id, timeout, as_json, faults, fault_seed, record_to, replay_from, no_isolate, proxy_workers,
+        routes, task, command) -> None:
     """Run COMMAND as an agent in a fresh episode of TASK, then score it.
 
     \b
@@ -177,7 +184,7 @@ def run(ctx, seed, episode_id, timeout, as_json, faults, fault_seed, record_to, 
         result = run_task(loaded, list(command), home=home, ports=ports, episode_id=episode_id, timeout=timeout,
                           faults=faults, fault_seed=fault_seed, isolate=isolate, **recording)
     else:
-        with Sandbox(home, ephemeral=True) as sandbox:  # the task's allowed_hosts go with its episode
+        with Sandbox(home, ephemeral=True, proxy_workers=proxy_workers) as sandbox:  # allowed_hosts: the episode's
             result = run_task(loaded, list(command), home=home, ports=sandbox.ports,
                               episode_id=episode_id, timeout=timeout, faults=faults, fault_seed=fault_seed,
                               isolate=isolate, **recording)

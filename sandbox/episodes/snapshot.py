@@ -26,8 +26,9 @@ A fork is an episode like any other, created by `EpisodeStore.create` from the s
 - the services' id counters are in the copied databases: two forks given the same calls make the
   same rows with the same ids (ids come from the world seed and those counters, never the episode);
 - its fault state (each rule's match and firing counts, sessions expired until a sign-in) is in its
-  ledger's meta `fault_state`, which the proxy's fault stage loads on first sight of the episode
-  (sandbox/proxy/faults.py): an `nth: [5]` rule fires on the fork's call 5 as on the parent's.
+  ledger's meta `fault_state`, which the proxy's fault stage reads and updates on every call it
+  decides (sandbox/proxy/faults.py, shared by all proxy workers): an `nth: [5]` rule fires on the
+  fork's call 5 as on the parent's.
   The state is rebuilt by replaying the parent's exchanges through a fresh `EpisodeFaults`: its
   decisions depend only on the ordered calls, so the replay reaches the state the proxy had.
 The parent's ledger gets a `snapshot` event, the fork's a `forked` event; the parent is not changed
@@ -292,8 +293,13 @@ def fault_state(episode: Episode, calls: list[tuple]) -> dict[str, Any] | None:
     for exchange_id, method, host, path, service in calls:
         if not is_internal_path(path):  # refused by the route stage, after the fault stage skipped it
             state.decide(Call(host, method, path, service, exchange_id * STEP_SECONDS))
-    return {"profile": episode.faults, "rules": [rule.name for rule in profile.rules], "counts": state.counts,
-            "fired": state.fired, "locked": sorted(state.locked)}
+    return save_faults(episode.faults, state)
+
+
+def save_faults(ref: str, state: Any) -> dict[str, Any]:
+    """An `EpisodeFaults` of profile `ref` as the ledger's meta `fault_state` holds it."""
+    return {"profile": ref, "rules": [rule.name for rule in state.profile.rules], "counts": list(state.counts),
+            "fired": list(state.fired), "locked": sorted(state.locked)}
 
 
 @functools.lru_cache(maxsize=64)
@@ -323,7 +329,8 @@ def restore_faults(state: Any, saved: Mapping[str, Any] | None) -> bool:
 
 
 def saved_fault_state(ledger_path: Path) -> dict[str, Any] | None:
-    """A fork's fault state as its ledger holds it (meta `fault_state`), or None (any other episode)."""
+    """The fault state the ledger holds (meta `fault_state`): a fork's from its snapshot, then the
+    proxy's as it decides the episode's calls (sandbox.proxy.shared); None before either."""
     # Read-write, though it only reads: a read-only open of a WAL file fails when no -shm is there yet.
     conn = sqlite3.connect(ledger_path, timeout=10)
     try:

@@ -62,6 +62,22 @@ class EpisodeFaults:
         self.fired = [0] * len(profile.rules)
         self.locked: set[int] = set()  # expire_session rules waiting for a re-authentication
 
+    def reset(self) -> None:
+        """Back to the episode's start: no call counted, no rule fired, no session expired."""
+        self.counts = [0] * len(self.profile.rules)
+        self.fired = [0] * len(self.profile.rules)
+        self.locked = set()
+
+    def may_match(self, call: Call) -> bool:
+        """Could `decide(call)` count or fire anything, whatever the counters say? False means it
+        returns [] and changes nothing (so the proxy need not fetch the shared counters)."""
+        prefilter = self.profile.prefilter
+        if prefilter is None:
+            return False
+        if self.profile.may_lock:
+            return True  # an expired session refuses calls no rule's pattern names
+        return prefilter.match(call_key(call.method, call.host, call.service, call.path)) is not None
+
     def decide(self, call: Call) -> list[Firing]:
         """The rules that act on `call`, in order (at most one terminal action, last)."""
         prefilter = self.profile.prefilter

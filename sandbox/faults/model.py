@@ -180,6 +180,12 @@ class Profile:
         return any(rule.match.mcp_tools or rule.action.kind.startswith("mcp_") for rule in self.rules)
 
     @functools.cached_property
+    def may_lock(self) -> bool:
+        """Can a rule expire the session until a sign-in? (Then any call may be refused, matched or not.)"""
+        return any(rule.action.kind == "expire_session" and rule.action.params.get("until") == "reauth"
+                   for rule in self.rules)
+
+    @functools.cached_property
     def prefilter(self) -> re.Pattern[str] | None:
         """One regex over `call_key(...)` that matches whenever any rule's host/method/path/service
         fields could: most calls of a profile meet no rule, and one C-level match says so at once.

@@ -35,19 +35,19 @@ from sandbox.proxy.routed_hosts import RoutedHosts
 from sandbox.proxy.stream import StreamThrough
 
 
-def sandbox_addons(home: Home, routes: Routes) -> list:
+def sandbox_addons(home: Home, routes: Routes, *, worker: int | None = None) -> list:
     """The addons to add after mitmproxy's own Proxyserver, NextLayer and TlsConfig: the stages below
-    as one `Pipeline`."""
-    return [Pipeline(sandbox_stages(home, routes))]
+    as one `Pipeline`. worker: this process's number among N proxy workers (its health says it)."""
+    return [Pipeline(sandbox_stages(home, routes, worker=worker))]
 
 
-def sandbox_stages(home: Home, routes: Routes) -> list:
+def sandbox_stages(home: Home, routes: Routes, *, worker: int | None = None) -> list:
     """The stages, in order: the path of a request, and of its response."""
     episodes = EpisodeDirectory(home)
     ledger = LedgerWriter(home, episodes)
     egress = Egress(routes)
     return [
-        HealthCheck(),  # /_sandbox/health on the proxy's own address; no credentials needed
+        HealthCheck(worker),  # /_sandbox/health on the proxy's own address; no credentials needed
         EpisodeIdentity(episodes),  # proxy credentials -> episode, or 407; drops agent X-Sandbox-* headers
         # A body over max_body_bytes: mitmproxy refuses it (its body_size_limit, set by the server)
         # before any hook, unread; this names the limit in the ledger row. After the episode stage,
@@ -56,13 +56,16 @@ def sandbox_stages(home: Home, routes: Routes) -> list:
         egress,  # neither routed nor allow-listed -> 403; backstop on every upstream connection
         # Seeded nuisance from the episode's fault profile: answers here, or changes the response in
         # its `response` hook (before the ledger sees it); the faults that fired go in flow.metadata.
-        Faults(routes, begin=ledger.begin, end=ledger.response, home=home),
-        Replay(home, routes, begin=ledger.begin),  # answers a replay episode from its recording; misses explained
+        # Its counters live in the episode's ledger, shared by all proxy workers (sandbox.proxy.shared).
+        Faults(routes, begin=ledger.begin, end=ledger.response, shared=ledger.connection),
+        # Answers a replay episode from its recording (its position there shared too); misses explained.
+        Replay(home, routes, begin=ledger.begin, shared=ledger.connection),
         Route(routes, proxy_secret(home), begin=ledger.begin),  # vendor host -> fake, plus binding headers
         # A routed host (api.openai.com) -> the operator's server (a model server); puts the agent's
         # request back as sent before record and ledger read it. Marks its flows in requestheaders.
         RoutedHosts(egress.grant, begin=ledger.begin, reserved=lambda: routes.addresses),
-        Record(),  # a record episode's exchanges, redacted, to its recording; streams kept event by event
+        # A record episode's exchanges, redacted, to its recording; streams kept event by event.
+        Record(shared=ledger.connection),
         # Streamed answers (SSE, NDJSON, chunked) go through as they arrive in every mode, unless a
         # stage above streams them already or a fault waits to rewrite the whole body; the ledger,
         # next, gets the stream's first bytes, length and SHA-256 when it ends (memory bounded).

@@ -2,7 +2,11 @@
 
 An episode created with a profile (`Episode.faults`: a library name or a file path) has it loaded
 here once, with one `EpisodeFaults` (counters, draws) per episode: concurrent episodes never
-disturb each other's decisions. An episode without a profile costs one attribute check.
+disturb each other's decisions. The counters live in the episode's ledger (meta `fault_state`),
+read and written back around each decision in one transaction (sandbox.proxy.shared), so N proxy
+workers decide an episode's calls as one proxy would: `nth: [3]` fires once, on the third
+matching call, whichever worker sees it, and a fork starts from the counters its snapshot saved.
+A call no rule can match skips that transaction. An episode without a profile costs one attribute check.
 
 The `request` hook decides which rules fire on the call (it asks the ledger stage for the exchange
 id first: the episode clock is the exchange sequence) and does what must happen before the fake is
@@ -20,8 +24,10 @@ table with the exchange it hit.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
+import sqlite3
 import weakref
 from collections.abc import Callable, MutableMapping
 from typing import Any
@@ -30,13 +36,12 @@ from mitmproxy import connection, http
 from mitmproxy.proxy import server_hooks
 
 from sandbox.clock import STEP_SECONDS
-from sandbox.episodes.snapshot import restore_faults, saved_fault_state
+from sandbox.episodes.snapshot import restore_faults, save_faults
 from sandbox.errors import ServiceError
 from sandbox.faults import FaultProfileError, Profile, load_profile
 from sandbox.faults import drift as drift_ops
 from sandbox.faults import html as html_ops
 from sandbox.faults.engine import Call, EpisodeFaults, Firing, latency_ms
-from sandbox.home import Home
 from sandbox.proxy.flows import (
     EPISODE,
     FAULTS,
@@ -49,6 +54,7 @@ from sandbox.proxy.flows import (
 )
 from sandbox.proxy.relay import DRIBBLE_HEADER, FaultRelay
 from sandbox.proxy.route import Routes
+from sandbox.proxy.shared import WRITE_ERRORS, exclusive
 from services.common import mcp_wire
 
 logger = logging.getLogger(__name__)
@@ -114,9 +120,12 @@ MAINTENANCE_PAGE = """<!doctype html>
 
 class Faults:
     def __init__(self, routes: Routes, begin: Callable[[http.HTTPFlow], int | None],
-                 end: Callable[[http.HTTPFlow], None] | None = None, home: Home | None = None) -> None:
+                 end: Callable[[http.HTTPFlow], None] | None = None,
+                 shared: Callable[[str], sqlite3.Connection] | None = None) -> None:
         self.routes = routes
-        self.home = home  # where a fork's saved fault state is read from (its ledger)
+        # Episode id -> its ledger's connection, where the counters all proxy workers share live.
+        # None: counters in this process only (a stage used on its own, in a test).
+        self.shared = shared
         self.begin = begin
         self.end = end  # the ledger's `response`: a dribbled exchange is written before its last chunk leaves
         self.relay = FaultRelay()
@@ -148,9 +157,29 @@ class Faults:
                 self._episodes.pop(next(iter(self._episodes)))  # the oldest; live episodes rarely number this many
             # The fault seed, not the world seed: per-trial sweeps give each trial its own draws.
             state = self._episodes[episode.id] = EpisodeFaults(self._profile(episode.faults), episode.fault_seed)
-            if self.home is not None:  # a fork goes on from its parent's counters (sandbox/episodes/snapshot.py)
-                restore_faults(state, saved_fault_state(self.home.ledger_path(episode.id)))
         return state
+
+    def begin_and_decide(self, flow: http.HTTPFlow, episode, state: EpisodeFaults, call: Call
+                         ) -> tuple[int | None, list[Firing]]:
+        """Write the request to the ledger (its exchange id is the episode clock `call` is decided
+        at) and decide the rules that fire on it from, and into, the episode's shared counters: both
+        in one transaction, so the calls of an episode are counted in exchange order whichever
+        workers carry them (as a fork's rebuilt state assumes). (None, []) if the ledger could not
+        take the request (it has answered the flow)."""
+        if self.shared is None or not state.may_match(call):
+            exchange_id = self.begin(flow)
+            if exchange_id is None:
+                return None, []
+            return exchange_id, state.decide(dataclasses.replace(call, clock_s=exchange_id * STEP_SECONDS))
+        with exclusive(self.shared(episode.id), "fault_state") as saved:
+            exchange_id = self.begin(flow)  # one INSERT: inside this transaction
+            if exchange_id is None:
+                return None, []
+            if not restore_faults(state, saved.value):  # none yet (or of another profile): from zero
+                state.reset()
+            firings = state.decide(dataclasses.replace(call, clock_s=exchange_id * STEP_SECONDS))
+            saved.set(save_faults(episode.faults, state))
+        return exchange_id, firings
 
     # -- before the fake -------------------------------------------------------------------------
 
@@ -170,16 +199,26 @@ class Faults:
         service = self.routes.service_for(request.host)
         if service is not None:
             flow.metadata[SERVICE] = service
-        exchange_id = self.begin(flow)
+        rpc = mcp_wire.rpc_call(decoded_body(request)) if state.profile.reads_mcp else None
+        call = Call(request.host, request.method, request.path.partition("?")[0], service, 0.0,
+                    rpc.tool if rpc else None)
+        try:
+            exchange_id, firings = self.begin_and_decide(flow, episode, state, call)
+        except WRITE_ERRORS as exc:
+            # Deciding from counters that may be stale would be a fault profile silently not kept.
+            logger.error("fault state of episode %s is not readable or writable: %s", episode.id, exc)
+            flow.response = sandbox_answer(
+                503, "sandbox_fault_state_unavailable",
+                f"The sandbox could not read or update the fault counters of episode {episode.id!r} in its "
+                "ledger, so it did not decide this call's faults and did not send it on.",
+                hint="check the sandbox home (disk full? episode folder deleted?) and the proxy's log")
+            return
         if exchange_id is None:
             return  # the ledger could not write it, and has answered instead
         if state.profile.needs_relay:
             self._relayed[flow.client_conn] = True
-        rpc = mcp_wire.rpc_call(decoded_body(request)) if state.profile.reads_mcp else None
-        call = Call(request.host, request.method, request.path.partition("?")[0], service,
-                    exchange_id * STEP_SECONDS, rpc.tool if rpc else None)
         pending = []
-        for firing in state.decide(call):
+        for firing in firings:
             kind = firing.rule.action.kind
             if kind == "latency":
                 delay = latency_ms(firing)

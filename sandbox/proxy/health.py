@@ -3,12 +3,15 @@
 A plain HTTP request to the proxy itself (`curl http://127.0.0.1:8080/_sandbox/health`) reaches
 the proxy as an origin-form request whose Host is the proxy's listening address. It needs no
 episode credentials, touches no ledger and never goes upstream. Requests for `/_sandbox/` on any
-other host are not health checks: route refuses them.
+other host are not health checks: route refuses them. The answer names the process (`pid`) and,
+among N proxy workers sharing the port, its number (`worker`): the kernel picks the worker per
+connection, so a health check on a new connection may reach any of them.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from mitmproxy import http
@@ -18,8 +21,9 @@ _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class HealthCheck:
-    def __init__(self) -> None:
+    def __init__(self, worker: int | None = None) -> None:
         self.started = time.time()
+        self.worker = worker  # which of N proxy workers sharing the port answered (None: a lone proxy)
 
     def requestheaders(self, flow: http.HTTPFlow) -> None:
         request = flow.request
@@ -30,5 +34,7 @@ class HealthCheck:
             return
         if request.host != listen_host and request.host not in _LOOPBACK:
             return
-        body = {"status": "ok", "uptime_s": round(time.time() - self.started, 1)}
+        body = {"status": "ok", "uptime_s": round(time.time() - self.started, 1), "pid": os.getpid()}
+        if self.worker is not None:
+            body["worker"] = self.worker
         flow.response = http.Response.make(200, json.dumps(body).encode(), {"Content-Type": "application/json"})

@@ -37,11 +37,11 @@ import time
 from mitmproxy import ctx, exceptions, http, tcp
 
 from sandbox.episodes.ledger import Ledger, default_redactor
-from sandbox.errors import LedgerError
 from sandbox.home import Home
 from sandbox.limits import load_limits
 from sandbox.proxy.episode import EpisodeDirectory
 from sandbox.proxy.flows import EPISODE, EXCHANGE, FAULTS, OUTCOME, SERVICE, decoded_body, exact_framing, sandbox_answer
+from sandbox.proxy.shared import WRITE_ERRORS
 from sandbox.proxy.stream import CLOSED_BY_AGENT, STREAM_DIGEST
 from sandbox.recordings.format import RecordingError
 from sandbox.recordings.redact import Redactor
@@ -49,7 +49,6 @@ from sandbox.recordings.redact import Redactor
 logger = logging.getLogger(__name__)
 
 _ENDED = "sandbox.ledger_ended"
-WRITE_ERRORS = (LedgerError, sqlite3.Error, OSError)
 
 
 class LedgerWriter:
@@ -219,6 +218,11 @@ class LedgerWriter:
             "was not sent on.",
             hint="check the sandbox home (disk full? episode folder deleted?) and the proxy's log",
         ))
+
+    def connection(self, episode_id: str) -> sqlite3.Connection:
+        """The open SQLite connection to the episode's ledger (autocommit), for the state the proxy
+        workers share in it (sandbox.proxy.shared)."""
+        return self._ledger(episode_id).conn
 
     def _ledger(self, episode_id: str) -> Ledger:
         ledger = self._open.get(episode_id)

@@ -21,13 +21,15 @@ whole (a chunk can end inside a secret) and cut again where the pieces were.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from mitmproxy import ctx, exceptions, http
 
 from sandbox.clock import episode_time
 from sandbox.proxy.flows import EPISODE, EXCHANGE, ORIGIN, OUTCOME, SERVICE, decoded_body, sandbox_answer
+from sandbox.proxy.shared import WRITE_ERRORS, exclusive
 from sandbox.proxy.stream import agent_closed_stream, body_tap, faults_need_body, streamable
 from sandbox.recordings.format import Exchange, RecordedRequest, RecordedResponse, RecordingError
 from sandbox.recordings.redact import Redactor
@@ -49,9 +51,11 @@ def recording_of(flow: http.HTTPFlow, mode: str) -> str | None:
 
 
 class Record:
-    def __init__(self) -> None:
+    def __init__(self, shared: Callable[[str], sqlite3.Connection] | None = None) -> None:
         self.redactor = Redactor()
         self._first: dict[str, float] = {}  # episode -> when its first recorded request started
+        # Episode id -> its ledger's connection: that start is the same for every proxy worker.
+        self.shared = shared
 
     def load(self, loader) -> None:
         loader.add_option("record_redact_fields", Sequence[str], [],
@@ -101,7 +105,7 @@ class Record:
         try:
             exchange = self._exchange(flow)
             append_partial(path, episode.id, exchange, self.redactor.config())
-        except OSError as exc:
+        except WRITE_ERRORS as exc:
             logger.error("recording %s of episode %s is not writable: %s", path, episode.id, exc)
             flow.response = sandbox_answer(
                 503, "sandbox_recording_unavailable",
@@ -141,7 +145,7 @@ class Record:
             events=events,
         )
         started = request.timestamp_start or time.time()
-        first = self._first.setdefault(episode.id, started)
+        first = self._first_start(episode.id, started)
         ended = response.timestamp_end or time.time()
         exchange_id = flow.metadata[EXCHANGE]
         service = flow.metadata.get(SERVICE)
@@ -158,6 +162,23 @@ class Record:
             timing={"start_ms": round((started - first) * 1000.0, 1),
                     "duration_ms": round((ended - started) * 1000.0, 1)},
         )
+
+    def _first_start(self, episode_id: str, started: float) -> float:
+        """When the episode's first recorded request started (timings count from it): the first
+        answer's start, set once in the ledger by whichever worker records it, then kept here."""
+        first = self._first.get(episode_id)
+        if first is None:
+            if self.shared is None:
+                first = started
+            else:
+                with exclusive(self.shared(episode_id), "record_started") as saved:
+                    if saved.value is None:
+                        saved.set(started)
+                    first = saved.value
+            if len(self._first) >= 4096:
+                self._first.clear()
+            self._first[episode_id] = first
+        return first
 
 
 _ANSWERED = ("routed", "forwarded")

@@ -30,19 +30,24 @@ A recorded exchange whose state changes cannot be written to the ledger is not a
 recording: the agent gets a 503 `sandbox_replay_ledger_unavailable` (outcome `error`) and the ledger,
 if it takes the write, an event `replay_error`; a silent 200 would change the score unseen.
 
-Safe under concurrent requests: mitmproxy runs hooks on one event-loop thread, and a lookup plus
-its cursor update happen within one synchronous hook.
+Safe under concurrent requests, and with N proxy workers: the position in the recording (how many
+times each recorded request was answered) is in the episode's ledger, and a lookup plus its update
+happen in one transaction there (sandbox.proxy.shared), so the Nth identical request gets the Nth
+recorded answer whichever worker serves it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import itertools
 import json
 import logging
 import os
+import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from mitmproxy import ctx, exceptions, http
@@ -62,6 +67,7 @@ from sandbox.proxy.flows import (
     sandbox_answer,
 )
 from sandbox.proxy.route import Routes
+from sandbox.proxy.shared import WRITE_ERRORS, exclusive
 from sandbox.recordings.format import Exchange, RecordedResponse, RecordingError, read_recording
 from sandbox.recordings.match import Cursor, Index, Miss, RequestView
 from sandbox.recordings.stream import StreamTap
@@ -76,10 +82,14 @@ _HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection", "k
 
 
 class Replay:
-    def __init__(self, home: Home, routes: Routes, begin: Callable[[http.HTTPFlow], int | None]) -> None:
+    def __init__(self, home: Home, routes: Routes, begin: Callable[[http.HTTPFlow], int | None],
+                 shared: Callable[[str], sqlite3.Connection] | None = None) -> None:
         self.home = home
         self.routes = routes
         self.begin = begin
+        # Episode id -> its ledger's connection, where the cursor all proxy workers share lives.
+        # None: cursors in this process only (a stage used on its own).
+        self.shared = shared
         self.on_miss = ""
         self.streams = StreamServer()
         self._indexes: dict[str, tuple[tuple[int, int], Index | RecordingError]] = {}
@@ -133,7 +143,18 @@ class Replay:
         known = index.redactor.known_secrets(request.headers.items(multi=True), query, body,
                                              request.headers.get("content-type"))
         known |= frozenset(key for key in getattr(episode, "api_keys", {}).values() if key)
-        found = index.lookup(view, self._cursor(episode.id), known)
+        try:
+            with self._cursor(episode.id) as cursor:
+                found = index.lookup(view, cursor, known)
+        except WRITE_ERRORS as exc:
+            logger.error("replay position of episode %s is not readable or writable: %s", episode.id, exc)
+            flow.response = sandbox_answer(
+                503, "sandbox_replay_position_unavailable",
+                f"The sandbox could not read or update where episode {episode.id!r} is in its recording (kept "
+                "in the episode's ledger), so it did not answer this request.",
+                hint="check the sandbox home (disk full? episode folder deleted?) and the proxy's log")
+            flow.metadata[OUTCOME] = "error"
+            return
         if isinstance(found, Miss):
             self._miss(flow, index, found, refused)
             return
@@ -195,13 +216,22 @@ class Replay:
         self._indexes[path] = (stamp, loaded)
         return loaded
 
-    def _cursor(self, episode_id: str) -> Cursor:
-        cursor = self._cursors.get(episode_id)
-        if cursor is None:
-            if len(self._cursors) >= 4096:
-                self._cursors.clear()
-            cursor = self._cursors[episode_id] = Cursor()
-        return cursor
+    @contextlib.contextmanager
+    def _cursor(self, episode_id: str) -> Iterator[Cursor]:
+        """The episode's cursor, for one lookup: from its ledger, and written back after, when shared."""
+        if self.shared is None:
+            cursor = self._cursors.get(episode_id)
+            if cursor is None:
+                if len(self._cursors) >= 4096:
+                    self._cursors.clear()
+                cursor = self._cursors[episode_id] = Cursor()
+            yield cursor
+            return
+        with exclusive(self.shared(episode_id), "replay_cursor") as saved:
+            calls = _SavedCalls(saved.value or {})
+            yield Cursor(calls)
+            if calls.changed:
+                saved.set(calls.saved)
 
     def _miss(self, flow: http.HTTPFlow, index: Index, miss: Miss, refused: http.Response | None) -> None:
         episode = flow.metadata[EPISODE]
@@ -252,6 +282,27 @@ class Replay:
         detail = {"exchange_id": exchange_id, "recording": str(index.recording.path), "line": found.line,
                   "seq": found.seq, "error": f"{type(exc).__name__}: {exc}"}
         self._write(episode.id, lambda ledger: ledger.record_event("replay_error", detail))
+
+
+class _SavedCalls(dict):
+    """A cursor's `calls` kept as the ledger holds them: each request key by a digest of it (keys
+    are tuples of text: method, host, path, query, canonical body)."""
+
+    def __init__(self, saved: dict[str, int]) -> None:
+        super().__init__()
+        self.saved = saved
+        self.changed = False
+
+    @staticmethod
+    def _name(key: tuple) -> str:
+        return hashlib.blake2b(json.dumps(key).encode(), digest_size=12).hexdigest()
+
+    def get(self, key: tuple, default: int | None = None) -> int | None:  # type: ignore[override]
+        return self.saved.get(self._name(key), default)
+
+    def __setitem__(self, key: tuple, value: int) -> None:
+        self.saved[self._name(key)] = value
+        self.changed = True
 
 
 def _egress_refusal(flow: http.HTTPFlow) -> bool:

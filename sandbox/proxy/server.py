@@ -1,7 +1,10 @@
 """Run the sandbox proxy on a minimal mitmproxy `Master`.
 
     python -m sandbox.proxy --home .sandbox --port 8080 --service payments=8101 [--allow-host example.org]
-                            [--route api.openai.com=http://127.0.0.1:8000/v1]
+                            [--route api.openai.com=http://127.0.0.1:8000/v1] [--worker I]
+
+With `--worker I` the proxy is one of several processes listening on the same port (SO_REUSEPORT,
+Linux: sandbox.proxy.reuseport); the supervisor starts them (sandbox/run/proxy_workers.py).
 
 Not `DumpMaster`: a stock mitmdump loads 36 addons and calls every one of them on every hook, and
 measured on 2 cores that dispatch was ~42 % of its CPU. This master holds only what interception
@@ -14,7 +17,8 @@ a fake never connect to the vendor at all, and refused hosts are never contacted
 The CA lives in the sandbox home (`<home>/ca/mitmproxy-ca-cert.pem` is what agents trust); it is
 created, if missing, before the proxy listens. Once the proxy accepts connections it prints one
 line, `proxy listening on HOST:PORT` (the real port, also with `--port 0`). Health check for
-supervisors: `GET http://HOST:PORT/_sandbox/health` straight to the proxy answers 200 JSON.
+supervisors: `GET http://HOST:PORT/_sandbox/health` straight to the proxy answers 200 JSON (with the
+answering process's pid and, for a worker, its number).
 SIGTERM or SIGINT stops it cleanly (ledgers closed).
 """
 
@@ -34,6 +38,7 @@ from sandbox.errors import ConfigError, SandboxError
 from sandbox.home import Home
 from sandbox.limits import load_limits
 from sandbox.proxy import sandbox_addons
+from sandbox.proxy.reuseport import install_reuse_port
 from sandbox.proxy.route import Routes, parse_pairs
 from sandbox.run.bind import require_loopback
 
@@ -66,13 +71,23 @@ async def serve(
     allow_hosts: Iterable[str] = (),
     max_body_bytes: int | None = None,
     server_routes: Iterable[str] = (),
+    worker: int | None = None,
 ) -> None:
     """Run the proxy in the current event loop until SIGTERM/SIGINT (or `ctx.master.shutdown()`).
-    max_body_bytes: bodies over it are refused (sandbox.proxy.limits); default the home's limits."""
+    max_body_bytes: bodies over it are refused (sandbox.proxy.limits); default the home's limits.
+    worker: this process's number among N proxy workers sharing `listen_port` (SO_REUSEPORT:
+    sandbox.proxy.reuseport); None for a proxy alone on its port."""
     # Imported here, not at the top: mitmproxy.addons pulls in ldap3, whose import-time deprecation
     # warnings would otherwise reach anything that imports this module (the CLI, build_parser()).
     from mitmproxy.addons import next_layer, proxyserver, tlsconfig
     from mitmproxy.master import Master
+
+    if worker is not None:
+        try:
+            install_reuse_port()
+        except RuntimeError as exc:
+            raise ConfigError(f"proxy worker {worker} cannot share port {listen_port}: {exc}",
+                              hint="run one proxy worker (sandbox up --proxy-workers 1)") from None
 
     opts = options.Options(listen_host=listen_host, listen_port=listen_port, mode=["regular"])
     master = Master(opts, with_termlog=False)
@@ -81,7 +96,7 @@ async def serve(
         proxyserver.Proxyserver(),
         next_layer.NextLayer(),
         tlsconfig.TlsConfig(),
-        *sandbox_addons(home, routes),
+        *sandbox_addons(home, routes, worker=worker),
         announce,
     )
     try:
@@ -119,6 +134,7 @@ def run_proxy(
     routes: Mapping[str, str] | None = None,
     max_body_bytes: int | None = None,
     server_routes: Iterable[str] = (),
+    worker: int | None = None,
 ) -> None:
     """Run the proxy until SIGTERM/SIGINT. Blocks.
 
@@ -128,11 +144,12 @@ def run_proxy(
     max_body_bytes: request and response bodies over it are refused; default the home's limits.json.
     server_routes: hosts sent to a server of the operator's, for every episode: `HOST=URL` (a model
     server: sandbox/episodes/routes.py).
+    worker: this process's number among the proxy workers sharing the port (see `serve`).
     """
     table = Routes.build(service_ports, routes)
     server_routes = [route.to_spec() for route in parse_routes(list(server_routes), where="--route")]
     asyncio.run(serve(home, table, listen_host=listen_host, listen_port=listen_port, allow_hosts=allow_hosts,
-                      max_body_bytes=max_body_bytes, server_routes=server_routes))
+                      max_body_bytes=max_body_bytes, server_routes=server_routes, worker=worker))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-body-bytes", type=_positive_int, default=None, metavar="N",
         help="refuse request and response bodies over N bytes (default: max_body_bytes of the home's limits.json)",
+    )
+    parser.add_argument(
+        "--worker", type=int, default=None, metavar="I",
+        help="run as proxy worker I of several sharing --port (SO_REUSEPORT, Linux; the supervisor starts them)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log mitmproxy's connection events")
     return parser
@@ -195,6 +216,7 @@ def main(argv: list[str] | None = None) -> None:
             allow_hosts=args.allow_host,
             max_body_bytes=args.max_body_bytes,
             server_routes=to_servers,
+            worker=args.worker,
         )
     except SandboxError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -10,6 +10,9 @@ master. The kernel sends that signal when the *thread* that forked the child end
 so children are forked from one long-lived thread (`_Forker`). Elsewhere there is no such signal:
 there a killed supervisor still leaves its children running.
 
+The proxy may be N worker processes sharing its port (`proxy_workers`, `sandbox up --proxy-workers`:
+sandbox/run/proxy_workers.py); a worker that dies is started again, within a restart budget.
+
 The supervisor also runs the reaper (sandbox/episodes/reaper.py), which finishes and scores episodes past
 the home's lifetime or idle limits.
 """
@@ -37,6 +40,14 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.errors import ConfigError, ServiceError
 from sandbox.home import Home
+from sandbox.run.proxy_workers import (
+    ReadyLine,
+    Restarts,
+    note_everywhere,
+    usable_proxy_workers,
+    worker_argv,
+    worker_log,
+)
 from services import service_ids
 
 if TYPE_CHECKING:
@@ -199,11 +210,13 @@ class Sandbox:
     allow_hosts: tuple[str, ...] = ()
     routes: tuple[str, ...] = ()  # HOST=URL: hosts sent to a server of the operator's, for every episode
     workers: int = 2
+    proxy_workers: int = 1  # proxy processes sharing proxy_port (SO_REUSEPORT, Linux); `sandbox up` defaults to cores
     ephemeral: bool = False  # pick free ports instead of the defaults (tests, demo)
     reap_every: float | None = REAP_EVERY  # seconds between reaper rounds; None: no reaper (tests)
     _children: list[_Child] = field(default_factory=list)
     _reaper: Reaper | None = None
     _deliverer: Deliverer | None = None
+    _restarts: Restarts | None = None
 
     def __post_init__(self) -> None:
         pick = free_port if self.ephemeral else None
@@ -218,6 +231,8 @@ class Sandbox:
     def ports(self) -> dict[str, Any]:
         ports = {"proxy": self.proxy_port, "control": self.control_port, "services": dict(self.service_ports),
                  "webhooks": self.webhooks_port}
+        if self.proxy_workers > 1:
+            ports["proxy_workers"] = self.proxy_workers
         if self.routes:  # the routed hosts, which an isolated agent's /etc/hosts sends to the relay too
             ports["routes"] = [route.partition("=")[0].strip().lower() for route in self.routes]
         return ports
@@ -237,22 +252,27 @@ class Sandbox:
                 run / "control.log",
             )
         )
-        proxy_argv = [*py, "sandbox.proxy", *home, "--port", str(self.proxy_port)]
+        return children
+
+    def _proxy_plan(self) -> list[_Child]:
+        """The proxy worker(s): one as ever, or N sharing proxy_port, each with its own log."""
+        proxy_argv = [sys.executable, "-m", "sandbox.proxy", "--home", str(self.home.root), "--port",
+                      str(self.proxy_port)]
         for service, port in self.service_ports.items():
             proxy_argv += ["--service", f"{service}={port}"]
         for host in self.allow_hosts:
             proxy_argv += ["--allow-host", host]
         for route in self.routes:
             proxy_argv += ["--route", route]
-        children.append(
-            _Child(
-                "proxy",
-                proxy_argv,
-                lambda: _port_open(self.proxy_port) and self.home.ca_cert.exists(),
-                run / "proxy.log",
-            )
-        )
-        return children
+        count, fallback = usable_proxy_workers(self.proxy_workers)
+        if fallback:
+            sys.stderr.write(fallback + "\n")
+        self.proxy_workers = count
+        if count == 1:
+            return [_Child("proxy", proxy_argv, lambda: _port_open(self.proxy_port) and self.home.ca_cert.exists(),
+                           worker_log(self.home, 0, 1))]
+        return [_Child(f"proxy-{i}", worker_argv(proxy_argv, i, count), ReadyLine(worker_log(self.home, i, count)),
+                       worker_log(self.home, i, count)) for i in range(count)]
 
     def start(self) -> Sandbox:
         for name, port in [("proxy", self.proxy_port), ("control", self.control_port), ("webhooks", self.webhooks_port),
@@ -265,6 +285,10 @@ class Sandbox:
         try:
             for child in self._plan():
                 self._launch(child)
+            proxies = self._proxy_plan()
+            self._launch_proxies(proxies)
+            if len(proxies) > 1:
+                self._restarts = Restarts(proxies, self._relaunch, note_everywhere(self.home)).start()
             if self.reap_every is not None:
                 from sandbox.episodes.reaper import Reaper  # the episode store and scoring: not for every CLI command
 
@@ -282,6 +306,26 @@ class Sandbox:
         self._children.append(child)
         _launch(child)
 
+    def _launch_proxies(self, proxies: list[_Child]) -> None:
+        """The first worker alone (it creates the CA, if missing, which the others then load: two
+        creating it at once would sign with two CAs), then the rest at once."""
+        first, *rest = proxies
+        self._relaunch(first)
+        self._children.append(first)
+        for child in rest:
+            if isinstance(child.ready, ReadyLine):
+                child.ready.mark()
+            self._children.append(child)
+            _spawn_child(child)
+        for child in rest:
+            _await_ready(child)
+
+    @staticmethod
+    def _relaunch(child: _Child) -> None:
+        if isinstance(child.ready, ReadyLine):
+            child.ready.mark()  # ready once this start says so, not on an earlier start's line
+        _launch(child)
+
     def _write_ports(self) -> None:
         data = {**self.ports, "pid": os.getpid(), "started_at": time.time()}
         tmp = self.home.ports_file.with_suffix(".tmp")
@@ -289,6 +333,9 @@ class Sandbox:
         tmp.replace(self.home.ports_file)
 
     def stop(self) -> None:
+        if self._restarts is not None:
+            self._restarts.stop()  # first: a worker stopped below must not be started again
+            self._restarts = None
         if self._reaper is not None:
             self._reaper.stop()  # first: a round finishing an episode is let to end, not cut off
             self._reaper = None
@@ -308,7 +355,12 @@ class Sandbox:
         """Block until a child dies or we are interrupted; returns the exit status to use."""
         try:
             while True:
+                if self._restarts is not None and self._restarts.failed:
+                    sys.stderr.write(f"{self._restarts.failed}; stopping\n")
+                    return 1
                 for child in self._children:
+                    if self._restarts is not None and child in self._restarts.children:
+                        continue  # a proxy worker: restarted, not fatal
                     if child.proc and child.proc.poll() is not None:
                         sys.stderr.write(f"{child.name} exited ({child.proc.returncode}); stopping\n")
                         return 1
@@ -336,6 +388,12 @@ def _service_child(home: Home, service: str, port: int, workers: int, threads: i
 
 def _launch(child: _Child) -> None:
     """Start `child` in its own process group and wait until it is ready, or raise with its log."""
+    _spawn_child(child)
+    _await_ready(child)
+
+
+def _spawn_child(child: _Child) -> None:
+    """Start `child` in its own process group, its output to its log."""
     log = open(child.log, "ab")  # noqa: SIM115 - the child owns it for its lifetime
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     child.proc = _spawn(
@@ -343,6 +401,11 @@ def _launch(child: _Child) -> None:
         env=env, start_new_session=True,
     )
     log.close()
+
+
+def _await_ready(child: _Child) -> None:
+    """Wait until `child` is ready, or raise with its log (it exited, or START_TIMEOUT passed)."""
+    assert child.proc is not None
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if child.proc.poll() is not None:

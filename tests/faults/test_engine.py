@@ -138,3 +138,20 @@ def test_webhook_rules_count_deliveries_only_and_agent_rules_never_see_them():
     agent = call("/v1/refunds", "POST")
     # Interleaved: each rule's counter advances on its own kind of call only.
     assert fired(state, [delivery, agent, delivery, agent]) == [[], [], [("hook", 2)], [("agent", 2)]]
+
+
+def test_may_match_says_when_a_decision_cannot_change_anything_and_reset_starts_over():
+    # The proxy skips the shared counters (a ledger transaction) for calls may_match rules out.
+    state = EpisodeFaults(make([{"name": "charges", "match": {"path": "/v1/charges*"}, "action": ERROR}]), 0)
+    assert not state.may_match(call("/v1/customers"))
+    assert state.decide(call("/v1/customers")) == [] and state.counts == [0]
+    assert state.may_match(call("/v1/charges/ch_1"))
+    state.decide(call("/v1/charges/ch_1"))
+    assert (state.counts, state.fired) == ([1], [1])
+    state.reset()
+    assert (state.counts, state.fired, state.locked) == ([0], [0], set())
+    # A session expired until a sign-in refuses calls no pattern names: every call may be decided.
+    locking = EpisodeFaults(make([{"name": "expire", "match": {"path": "/agent/tickets*"},
+                                   "action": {"kind": "expire_session", "until": "reauth",
+                                              "reauth_path": "/agent/login"}}]), 0)
+    assert locking.may_match(call("/somewhere/else"))

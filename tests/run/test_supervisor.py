@@ -246,7 +246,7 @@ def test_sandbox_up_routes_go_to_the_proxy_and_their_hosts_to_the_ports_file(tmp
 
     routes = ("api.openai.com=http://127.0.0.1:8000/v1", "api.anthropic.com=http://127.0.0.1:8001#keep-auth")
     sandbox = Sandbox(Home.resolve(tmp_path / "home"), ephemeral=True, routes=routes)
-    [proxy] = [child for child in sandbox._plan() if child.name == "proxy"]
+    [proxy] = sandbox._proxy_plan()
     given = [proxy.argv[i + 1] for i, arg in enumerate(proxy.argv) if arg == "--route"]
     assert given == list(routes)
     # ports.json carries the routed hosts, for an isolated agent's /etc/hosts (sandbox/isolation/host.py).
