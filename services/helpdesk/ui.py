@@ -1,5 +1,5 @@
-"""The agent UI: server-rendered pages for browser agents, no JavaScript (the web contract of
-issue 15: /work/shared or the README's "Web pages" section).
+"""The agent UI: server-rendered pages for browser agents, no JavaScript, on the web contract every
+page set follows (issue 15: sign-in with ?next=, search and paging, CSRF, #actor, data-confirm).
 
     GET  /agent/login[?next=/path]   sign-in form (email + API token)
     POST /agent/login                -> signed session cookie, 303 to `next` (a relative path) or the tickets
