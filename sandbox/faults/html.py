@@ -12,16 +12,26 @@ Operations (an `html` action's `ops`, applied in order); each finds its elements
     interstitial: {title, text, button}                     a full-page notice covers the page until
                                                              its button is clicked (no JavaScript needed)
 
-The page is parsed with the standard library's `html.parser` into a light tree that keeps the
-source text of every tag it does not touch, so an untouched page comes back byte for byte.
+and the ones a browser runs (sandbox/faults/html_js.py): confirm, cookie_banner, slow_list,
+move_after_load.
+
+For rename/hide/move the page is parsed with the standard library's `html.parser` into a light
+tree that keeps the source text of every tag it does not touch, so an untouched page comes back
+byte for byte. Parsing is the cost (milliseconds for a 50 KB page), so it happens only when an
+operation needs the tree and its selector could match: a page without the selector's id, class
+or attribute in its text is left alone unparsed. The other operations insert text.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+
+from sandbox.faults import html_js
+from sandbox.faults.html_js import PageContext, at_body_start, could_match
 
 VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
                   "track", "wbr"})
@@ -67,12 +77,14 @@ class Element:
                 yield child
                 yield from child.elements()
 
+    def start_tag(self) -> str:
+        return self.source or "<" + self.tag + "".join(
+            f" {k}" if v is None else f' {k}="{html.escape(v, quote=True)}"' for k, v in self.attrs) + ">"
+
     def render(self) -> str:
         if self.tag == "#document":
             return "".join(_render(c) for c in self.children)
-        start = self.source or "<" + self.tag + "".join(
-            f" {k}" if v is None else f' {k}="{html.escape(v, quote=True)}"' for k, v in self.attrs) + ">"
-        return start + "".join(_render(c) for c in self.children) + (self.end or "")
+        return self.start_tag() + "".join(_render(c) for c in self.children) + (self.end or "")
 
 
 def _render(node: Element | str) -> str:
@@ -164,8 +176,10 @@ class Compound:
         return True
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_selector(selector: str) -> tuple[Compound, ...]:
-    """`form .actions button#x` -> compounds, outermost first. ValueError if it is not one we read."""
+    """`form .actions button#x` -> compounds, outermost first. ValueError if it is not one we read.
+    Cached: a profile's few selectors are read on every page the proxy rewrites."""
     compounds = []
     for word in selector.split():
         found = _TAG.match(word)
@@ -228,14 +242,70 @@ def by_text(root: Element, text: str) -> list[Element]:
 # -- the operations --------------------------------------------------------------------------------
 
 
-def apply(ops: tuple[dict[str, dict[str, str]], ...], page: str) -> tuple[str, list[str]]:
-    """Apply `ops` to the HTML `page`; returns the new page and what changed, in words."""
-    root = parse(page)
+class _Page:
+    """The page as text, parsed into a tree only when an operation needs one."""
+
+    def __init__(self, text: str) -> None:
+        self._text = self._original = text
+        self._root: Element | None = None
+        self._lowered: bytes | None = None
+
+    @property
+    def text(self) -> str:
+        if self._root is not None:
+            self._text, self._root = self._root.render(), None
+        return self._text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._text, self._root = value, None
+
+    def lowered(self) -> bytes:
+        """The page as it came, its ASCII in lower case (tag and attribute names are ASCII): made
+        once, as bytes, since str.lower() of 50 KB with any non-ASCII character costs ~0.6 ms. The
+        operations only add lower-case names, so the original answers "could it match?" for every
+        version of the page."""
+        if self._lowered is None:
+            self._lowered = self._original.encode("utf-8", "surrogatepass").lower()
+        return self._lowered
+
+    @property
+    def root(self) -> Element:
+        if self._root is None:
+            self._root = parse(self._text)
+        return self._root
+
+
+def apply(ops: tuple[dict[str, dict], ...], page: str, context: PageContext | None = None
+          ) -> tuple[str, list[str]]:
+    """Apply `ops` to the HTML `page` (a request with `context`: its cookies, its episode);
+    returns the new page and what changed, in words."""
+    from sandbox.faults import html_fast  # it builds on this module's tree
+
+    context = context or PageContext()
+    doc = _Page(page)
     changes = []
     for op in ops:
         (name, arg), = op.items()
-        changes.append(_OPS[name](root, arg))
-    return root.render(), changes
+        hopeless = "selector" in arg and not could_match(doc.text, parse_selector(arg["selector"]), doc.lowered)
+        if hopeless and name in html_js.OPS:
+            changes.append(f"{name}: nothing matches {arg['selector']} (0x)")
+        elif hopeless:
+            changes.append(_OPS[name](Element("#document", []), arg))  # says "(0x)" in the op's words
+        elif name in html_js.OPS:
+            doc.text, change = html_js.OPS[name][0](doc.text, arg, context)
+            changes.append(change)
+        elif name == "interstitial":
+            doc.text, change = _interstitial(doc.text, arg)
+            changes.append(change)
+        else:
+            fast = html_fast.apply(name, arg, doc.text) if "selector" in arg else None
+            if fast is not None:
+                doc.text, change = fast
+                changes.append(change)
+            else:
+                changes.append(_OPS[name](doc.root, arg))
+    return doc.text, changes
 
 
 def _targets(root: Element, arg: dict[str, str]) -> tuple[list[Element], str]:
@@ -244,16 +314,39 @@ def _targets(root: Element, arg: dict[str, str]) -> tuple[list[Element], str]:
     return by_text(root, arg["text"]), repr(arg["text"])
 
 
+def rename_one(element: Element, to: str) -> None:
+    """The element says `to`: an <input>'s value, else its content (and its aria-label, if it has one)."""
+    if element.tag == "input":
+        element.set_attr("value", to)
+    else:
+        element.children = [html.escape(to, quote=False)]
+    if element.attr("aria-label") is not None:
+        element.set_attr("aria-label", to)
+
+
+def hide_one(element: Element) -> None:
+    style = (element.attr("style") or "").rstrip("; ")
+    element.set_attr("style", (style + "; " if style else "") + "display: none !important")
+    element.set_attr("hidden", None)
+
+
+def renamed(what: str, arg: dict, count: int) -> str:
+    return f"renamed {what} to {arg['to']!r} ({count}x)"
+
+
+def hidden(what: str, arg: dict, count: int) -> str:
+    return f"{'removed' if arg.get('remove') else 'hid'} {what} ({count}x)"
+
+
+def moved(what: str, arg: dict, count: int) -> str:
+    return f"moved {what} to {arg['to']} ({count}x)"
+
+
 def _rename(root: Element, arg: dict[str, str]) -> str:
     targets, what = _targets(root, arg)
     for element in targets:
-        if element.tag == "input":
-            element.set_attr("value", arg["to"])
-        else:
-            element.children = [html.escape(arg["to"], quote=False)]
-        if element.attr("aria-label") is not None:
-            element.set_attr("aria-label", arg["to"])
-    return f"renamed {what} to {arg['to']!r} ({len(targets)}x)"
+        rename_one(element, arg["to"])
+    return renamed(what, arg, len(targets))
 
 
 def _hide(root: Element, arg: dict) -> str:
@@ -262,10 +355,8 @@ def _hide(root: Element, arg: dict) -> str:
         if arg.get("remove"):
             _detach(element)
         else:
-            style = (element.attr("style") or "").rstrip("; ")
-            element.set_attr("style", (style + "; " if style else "") + "display: none !important")
-            element.set_attr("hidden", None)
-    return f"{'removed' if arg.get('remove') else 'hid'} {what} ({len(targets)}x)"
+            hide_one(element)
+    return hidden(what, arg, len(targets))
 
 
 def _move(root: Element, arg: dict[str, str]) -> str:
@@ -290,10 +381,10 @@ def _move(root: Element, arg: dict[str, str]) -> str:
             _detach(element)
             body.children.insert(len(body.children) if to == "end" else 0, element)
             element.parent = body
-    return f"moved {what} to {to} ({len(targets)}x)"
+    return moved(what, arg, len(targets))
 
 
-def _interstitial(root: Element, arg: dict[str, str]) -> str:
+def _interstitial(page: str, arg: dict[str, str]) -> tuple[str, str]:
     title = html.escape(arg.get("title", "Before you continue"))
     text = html.escape(arg.get("text", "We have updated our terms of service."))
     button = html.escape(arg.get("button", "Continue"))
@@ -310,12 +401,7 @@ def _interstitial(root: Element, arg: dict[str, str]) -> str:
         f"</div></div><style>#{INTERSTITIAL_ID}-dismiss:checked + #{INTERSTITIAL_ID}{{display:none !important}}"
         "</style></div>"
     )
-    body = _body(root)
-    node = parse(notice).children[0]
-    assert isinstance(node, Element)
-    node.parent = body
-    body.children.insert(0, node)
-    return f"inserted an interstitial {arg.get('title', 'Before you continue')!r} (1x)"
+    return at_body_start(page, notice), f"inserted an interstitial {arg.get('title', 'Before you continue')!r} (1x)"
 
 
 def _body(root: Element) -> Element:
@@ -328,4 +414,4 @@ def _detach(element: Element) -> None:
         element.parent = None
 
 
-_OPS = {"rename": _rename, "hide": _hide, "move": _move, "interstitial": _interstitial}
+_OPS = {"rename": _rename, "hide": _hide, "move": _move}
