@@ -11,6 +11,8 @@ then resolves who is acting (`g.actor`, a users row) and refuses an email that i
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Request, Response, g, redirect, render_template, request, session
 
 from services.common.binding import AuthFailure
@@ -93,12 +95,15 @@ def on_auth_failure(failure: AuthFailure) -> Response:
 def _ui_auth_failure(failure: AuthFailure) -> Response:
     if request.path == LOGIN_PATH:
         if request.method == "GET":
-            return Response(render_template("login.html", error=None, email=""), mimetype="text/html")
+            page = render_template("login.html", error=None, email="", next=request.args.get("next", ""))
+            return Response(page, mimetype="text/html")
         message = {
             "missing": "Enter your email and API token.",
             "finished": "This sandbox episode is finished: start a new episode to sign in.",
         }.get(failure.kind, "Invalid email or API token.")
-        html = render_template("login.html", error=message, email=request.form.get("email", ""))
+        html = render_template("login.html", error=message, email=request.form.get("email", ""),
+                               next=request.form.get("next", ""))
         return Response(html, status=401, mimetype="text/html")
-    session.clear()  # a stale or finished session: sign in again
-    return redirect(LOGIN_PATH)
+    session.clear()  # a stale or finished session: sign in again, then back to this page
+    here = request.full_path.rstrip("?") if request.method == "GET" else request.path
+    return redirect(f"{LOGIN_PATH}?{urlencode({'next': here})}", code=303)

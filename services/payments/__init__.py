@@ -7,6 +7,9 @@ refunds (and the Search API over customers, charges and intents), events and web
 Every request is bound to an episode by its API key (or by the proxy's headers); the episode's own
 SQLite database holds the objects, and every row a request changes reaches the episode ledger before
 the response leaves.
+
+On https://dashboard.stripe.com the same app serves the test-mode dashboard's pages for browser agents
+(web_auth.py, web_pages.py, web_refund.py): sign in with the episode's key, payments, customers, refunds.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 from flask import Flask
 
+from sandbox.home import proxy_secret
 from services import ServiceSpec
 from services.common.binding import EpisodeBinding
 from services.common.inputs import bound_int_routes
@@ -30,6 +34,9 @@ from services.payments import (
     payment_methods,
     products,
     refunds,
+    web_auth,
+    web_pages,
+    web_refund,
     webhooks,
 )
 from services.payments.auth import key_of, on_auth_failure
@@ -47,7 +54,10 @@ def create_app(config: dict[str, Any]) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.config.update({k: v for k, v in config.items() if k.isupper()})
     errors.init_app(app)
-    EpisodeBinding(app, "payments", config["home"], key_of, on_auth_failure)
+    # The dashboard's pages sign in with the same key, kept in a session cookie (web_auth.py).
+    EpisodeBinding(app, "payments", config["home"], web_auth.web_key_of(key_of),
+                   web_auth.web_auth_failure(on_auth_failure))
+    web_auth.init_app(app, proxy_secret(config["home"]))  # after the binding: its checks need the episode
     # Registered after the binding so it runs before the binding's after_request (Flask runs
     # them in reverse): the ledger then records the response with its final headers.
     app.after_request(add_stripe_headers)
@@ -55,7 +65,8 @@ def create_app(config: dict[str, Any]) -> Flask:
     add_sandbox_routes(app, "payments", openapi.document)
     webhooks.init_app(app, config["home"].ports_file)
 
-    for module in (customers, payment_methods, products, payment_intents, charges, refunds, events, webhooks):
+    for module in (customers, payment_methods, products, payment_intents, charges, refunds, events, webhooks,
+                   web_pages, web_refund):
         app.register_blueprint(module.bp)
     mcp.init_app(app)  # Stripe's MCP server, at https://mcp.stripe.com/
     return app
@@ -63,7 +74,7 @@ def create_app(config: dict[str, Any]) -> Flask:
 
 SERVICE = ServiceSpec(
     id="payments",
-    hosts=("api.stripe.com", "mcp.stripe.com"),
+    hosts=("api.stripe.com", "mcp.stripe.com", "dashboard.stripe.com"),
     create_app=create_app,
     build_template=build_template,
     key_prefix="sk_test_",
@@ -74,4 +85,5 @@ SERVICE = ServiceSpec(
     auth_headers=lambda key, world: {"Authorization": f"Bearer {key}"},
     probe="/v1/customers?limit=1",
     mcp_url=lambda world: "https://mcp.stripe.com/",
+    web_login=lambda world: f"https://{web_auth.DASHBOARD_HOST}{web_auth.LOGIN_PATH}",
 )

@@ -31,11 +31,12 @@ MAX_KEY_LENGTH = 255
 Handler = Callable[[dict[str, Any]], tuple[Any, int]]
 
 
-def write(handler: Handler) -> Response:
-    """Run `handler(params) -> (payload, status)` as one transaction, honouring Idempotency-Key."""
+def write(handler: Handler, form_key: str | None = None) -> Response:
+    """Run `handler(params) -> (payload, status)` as one transaction, honouring Idempotency-Key.
+    `form_key` is the key a dashboard form carries in a hidden field (a browser sends no header)."""
     params = request_params()
     # Stripe honours keys on POST only; DELETE is idempotent by nature.
-    key = (request.headers.get("Idempotency-Key") or None) if request.method == "POST" else None
+    key = (request.headers.get("Idempotency-Key") or form_key or None) if request.method == "POST" else None
     if key is not None and len(key) > MAX_KEY_LENGTH:
         raise StripeError(
             f"Invalid Idempotency-Key: keys can be at most {MAX_KEY_LENGTH} characters long.",
