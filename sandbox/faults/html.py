@@ -12,8 +12,14 @@ Operations (an `html` action's `ops`, applied in order); each finds its elements
     interstitial: {title, text, button}                     a full-page notice covers the page until
                                                              its button is clicked (no JavaScript needed)
 
-The page is parsed with the standard library's `html.parser` into a light tree that keeps the
-source text of every tag it does not touch, so an untouched page comes back byte for byte.
+and the ones a browser runs (sandbox/faults/html_js.py): confirm, cookie_banner, slow_list,
+move_after_load.
+
+For rename/hide/move the page is parsed with the standard library's `html.parser` into a light
+tree that keeps the source text of every tag it does not touch, so an untouched page comes back
+byte for byte. Parsing is the cost (milliseconds for a 50 KB page), so it happens only when an
+operation needs the tree and its selector could match: a page without the selector's id, class
+or attribute in its text is left alone unparsed. The other operations insert text.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ import html
 import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+
+from sandbox.faults import html_js
+from sandbox.faults.html_js import PageContext, at_body_start, could_match
 
 VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
                   "track", "wbr"})
@@ -228,14 +237,53 @@ def by_text(root: Element, text: str) -> list[Element]:
 # -- the operations --------------------------------------------------------------------------------
 
 
-def apply(ops: tuple[dict[str, dict[str, str]], ...], page: str) -> tuple[str, list[str]]:
-    """Apply `ops` to the HTML `page`; returns the new page and what changed, in words."""
-    root = parse(page)
+class _Page:
+    """The page as text, parsed into a tree only when an operation needs one."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._root: Element | None = None
+
+    @property
+    def text(self) -> str:
+        if self._root is not None:
+            self._text, self._root = self._root.render(), None
+        return self._text
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._text, self._root = value, None
+
+    @property
+    def root(self) -> Element:
+        if self._root is None:
+            self._root = parse(self._text)
+        return self._root
+
+
+def apply(ops: tuple[dict[str, dict], ...], page: str, context: PageContext | None = None
+          ) -> tuple[str, list[str]]:
+    """Apply `ops` to the HTML `page` (a request with `context`: its cookies, its episode);
+    returns the new page and what changed, in words."""
+    context = context or PageContext()
+    doc = _Page(page)
     changes = []
     for op in ops:
         (name, arg), = op.items()
-        changes.append(_OPS[name](root, arg))
-    return root.render(), changes
+        hopeless = "selector" in arg and not could_match(doc.text, parse_selector(arg["selector"]))
+        if hopeless and name in html_js.OPS:
+            changes.append(f"{name}: nothing matches {arg['selector']} (0x)")
+        elif hopeless:
+            changes.append(_OPS[name](Element("#document", []), arg))  # says "(0x)" in the op's words
+        elif name in html_js.OPS:
+            doc.text, change = html_js.OPS[name][0](doc.text, arg, context)
+            changes.append(change)
+        elif name == "interstitial":
+            doc.text, change = _interstitial(doc.text, arg)
+            changes.append(change)
+        else:
+            changes.append(_OPS[name](doc.root, arg))
+    return doc.text, changes
 
 
 def _targets(root: Element, arg: dict[str, str]) -> tuple[list[Element], str]:
@@ -293,7 +341,7 @@ def _move(root: Element, arg: dict[str, str]) -> str:
     return f"moved {what} to {to} ({len(targets)}x)"
 
 
-def _interstitial(root: Element, arg: dict[str, str]) -> str:
+def _interstitial(page: str, arg: dict[str, str]) -> tuple[str, str]:
     title = html.escape(arg.get("title", "Before you continue"))
     text = html.escape(arg.get("text", "We have updated our terms of service."))
     button = html.escape(arg.get("button", "Continue"))
@@ -310,12 +358,7 @@ def _interstitial(root: Element, arg: dict[str, str]) -> str:
         f"</div></div><style>#{INTERSTITIAL_ID}-dismiss:checked + #{INTERSTITIAL_ID}{{display:none !important}}"
         "</style></div>"
     )
-    body = _body(root)
-    node = parse(notice).children[0]
-    assert isinstance(node, Element)
-    node.parent = body
-    body.children.insert(0, node)
-    return f"inserted an interstitial {arg.get('title', 'Before you continue')!r} (1x)"
+    return at_body_start(page, notice), f"inserted an interstitial {arg.get('title', 'Before you continue')!r} (1x)"
 
 
 def _body(root: Element) -> Element:
@@ -328,4 +371,4 @@ def _detach(element: Element) -> None:
         element.parent = None
 
 
-_OPS = {"rename": _rename, "hide": _hide, "move": _move, "interstitial": _interstitial}
+_OPS = {"rename": _rename, "hide": _hide, "move": _move}

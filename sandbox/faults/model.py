@@ -35,7 +35,7 @@ The action kinds and their fields are in `ACTIONS` below (and in library/README.
 
 Which rules act: every rule is checked in order and its counter advances; each rule that fires
 acts, except that once one rule has answered or cut the call (error, rate_limit, reset, hang,
-busy, maintenance, expire_session, ghost_write), later rules do not act on that call.
+busy, maintenance, expire_session, session_expired, ghost_write), later rules do not act on that call.
 
 Determinism: whether a rule fires and every value it draws (a latency, which field...) depend only
 on the profile's seed, the episode's fault seed (its world seed unless the episode was given another:
@@ -68,7 +68,7 @@ RULE_KEYS = ("name", "match", "action", "description")
 
 # Actions that answer the call themselves or cut it: after one of them, later rules do not act.
 TERMINAL = frozenset({"error", "rate_limit", "reset", "hang", "busy", "maintenance", "expire_session", "ghost_write",
-                      "mcp_tool_error", "mcp_timeout"})
+                      "mcp_tool_error", "mcp_timeout", "session_expired"})
 
 # kind -> {field: (checker name, default)}; a default of REQUIRED means the field must be given.
 REQUIRED = object()
@@ -103,6 +103,13 @@ ACTIONS: dict[str, dict[str, tuple[str, Any]]] = {
     "ghost_write": {"status": ("error_status", 500), "drop": ("boolean", False), "message": ("text", None)},
     # UI nuisance for HTML responses; see sandbox/faults/html.py for the operations.
     "html": {"ops": ("html_ops", REQUIRED)},
+    # A list page's size changes: the request's per_page is set to this before the fake sees it (a
+    # browser agent that follows the pager is unaffected; one that computes offsets skips rows).
+    "page_size": {"per_page": ("per_page", REQUIRED)},
+    # The web session expires mid-form: the form post is answered 303 to the service's sign-in page
+    # (ServiceSpec.web_login) with ?next=<the form's page> and the session cookies expired; the fake
+    # never sees the post, so nothing is written.
+    "session_expired": {},
     # An MCP tool call answered as a tool that ran and failed: a 200 result with `isError: true` and
     # the message (the model reads it). On a call that is not an MCP tools/call it does nothing.
     "mcp_tool_error": {"message": ("text", None)},
@@ -120,7 +127,8 @@ WEBHOOK_KINDS = frozenset({"latency", "duplicate", "reorder", "reset"})
 WEBHOOK_ONLY_KINDS = frozenset({"duplicate", "reorder"})
 
 DRIFT_OPS = ("rename", "hide", "add", "retype", "page_size", "reorder")
-HTML_OPS = ("rename", "hide", "move", "interstitial")
+HTML_OPS = ("rename", "hide", "move", "interstitial", "confirm", "cookie_banner", "slow_list", "move_after_load")
+MAX_PER_PAGE = 100  # the web contract's bound on ?per_page
 RETYPES = ("string", "number", "integer", "boolean", "null", "list", "object")
 
 

@@ -18,6 +18,7 @@ from sandbox.faults.model import (
     DRIFT_OPS,
     HTML_OPS,
     MATCH_KEYS,
+    MAX_PER_PAGE,
     REQUIRED,
     RETYPES,
     RULE_KEYS,
@@ -109,6 +110,12 @@ class _Check:
         if value not in (409, 423):
             self.fail(place, f"expected 409 or 423, got {value!r}", "409 Conflict or 423 Locked say 'resource busy'")
         return value
+
+    def per_page(self, value: Any, place: str) -> int:
+        number = self.integer(value, place, 1)
+        if number > MAX_PER_PAGE:
+            self.fail(place, f"expected at most {MAX_PER_PAGE}, got {value!r}", "the pages take per_page from 1 to 100")
+        return number
 
     def until(self, value: Any, place: str) -> str:
         if value not in ("retry", "reauth"):
@@ -206,9 +213,11 @@ class _Check:
 
     def _html_op(self, name: str, arg: Any, place: str) -> Any:
         spec = self.mapping(arg, place)
-        if name == "interstitial":
-            self.known(spec, ("title", "text", "button"), place)
+        if name in ("interstitial", "cookie_banner"):
+            self.known(spec, HTML_TEXT_FIELDS[name], place)
             return {k: self.text(v, f"{place}.{k}") for k, v in spec.items()}
+        if name in HTML_SCRIPT_OPS:
+            return self._html_script_op(name, spec, place)
         keys = {"rename": ("selector", "text", "to"), "hide": ("selector", "text", "remove"),
                 "move": ("selector", "text", "to")}[name]
         self.known(spec, keys, place)
@@ -218,12 +227,7 @@ class _Check:
         for k in out:
             self.text(out[k], f"{place}.{k}")
         if "selector" in out:
-            from sandbox.faults.html import parse_selector
-
-            try:
-                parse_selector(out["selector"])
-            except ValueError as exc:
-                self.fail(f"{place}.selector", str(exc), "write #id, .class, tag, tag#id, tag.class or [attr=value]")
+            self.selector(out["selector"], f"{place}.selector")
         if name == "rename":
             out["to"] = self.text(spec.get("to"), f"{place}.to")
         elif name == "hide":
@@ -234,6 +238,32 @@ class _Check:
                 self.fail(f"{place}.to", f"expected start, end, before:SELECTOR or after:SELECTOR, got {to!r}")
             out["to"] = to
         return out
+
+    def _html_script_op(self, name: str, spec: dict[str, Any], place: str) -> dict[str, Any]:
+        """confirm, slow_list, move_after_load: a selector the browser's script looks up, and a delay."""
+        defaults = HTML_SCRIPT_OPS[name]
+        self.known(spec, tuple(defaults), place)
+        out: dict[str, Any] = {}
+        for key, default in defaults.items():
+            if key not in spec and default is REQUIRED:
+                self.fail(f"{place}.{key}", "missing", f"{name} needs {' and '.join(defaults)}")
+            value = spec.get(key, default)
+            if key == "selector":
+                out[key] = self.selector(self.text(value, f"{place}.selector"), f"{place}.selector")
+            else:
+                out[key] = int(self.number(value, f"{place}.{key}", 0, 60_000))
+        return out
+
+    def selector(self, selector: str, place: str) -> str:
+        from sandbox.faults.html import parse_selector
+
+        try:
+            parse_selector(selector)
+        except ValueError as exc:
+            self.fail(place, str(exc), "write #id, .class, tag, tag#id, tag.class or [attr=value]")
+        if "<" in selector or "\\" in selector:
+            self.fail(place, f"{selector!r} has < or a backslash in it", "no element's id or class needs one")
+        return selector
 
 
 def parse_profile(data: Any, source: str) -> Profile:
@@ -264,6 +294,7 @@ def parse_profile(data: Any, source: str) -> Profile:
             check.fail(f"{place}.action", "missing", f"give an action with a kind: {', '.join(ACTIONS)}")
         action = _action(check, rule_doc["action"], f"{place}.action")
         _check_via(check, match, action, place)
+        _check_web_kind(check, match, action, place)
         rules.append(Rule(index, rule_name, match, action))
     return Profile(name=name, seed=seed, rules=tuple(rules), source=source, description=str(doc.get("description")
                                                                                              or ""))
@@ -318,6 +349,34 @@ def _check_via(check: _Check, match: Match, action: Action, place: str) -> None:
     if match.via != "webhook" and action.kind in WEBHOOK_ONLY_KINDS:
         check.fail(f"{place}.match.via", f"{action.kind} acts on webhook deliveries only",
                    "add via: webhook to the rule's match")
+
+
+# The html operations that only insert a notice: which texts each takes.
+HTML_TEXT_FIELDS = {"interstitial": ("title", "text", "button"), "cookie_banner": ("text", "accept", "reject")}
+# The html operations a browser runs: their fields and defaults (REQUIRED: must be given).
+HTML_SCRIPT_OPS: dict[str, dict[str, Any]] = {
+    "confirm": {"selector": "[data-confirm]"},
+    "slow_list": {"selector": "table tbody", "delay_ms": 1500},
+    "move_after_load": {"selector": REQUIRED, "delay_ms": 500},
+}
+
+
+def _check_web_kind(check: _Check, match: Match, action: Action, place: str) -> None:
+    """page_size rewrites list reads, session_expired answers form posts: a rule that could meet
+    the other kind of call would do something no profile author means."""
+    if action.kind == "page_size" and set(match.methods) - {"GET"}:
+        check.fail(f"{place}.match.method", "page_size changes list pages, which are read with GET",
+                   "use method: GET (or leave method out)")
+    if action.kind == "session_expired":
+        if not match.methods or "GET" in match.methods:
+            check.fail(f"{place}.match.method", "session_expired acts on form posts",
+                       "add method: POST to the rule's match (and nth: to pick which post)")
+        from services import get_service
+
+        for service in match.services:
+            if get_service(service).web_login is None:
+                check.fail(f"{place}.match.service", f"{service} has no web pages to sign in to",
+                           "session_expired needs a service whose ServiceSpec sets web_login")
 
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE")

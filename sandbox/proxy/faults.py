@@ -32,10 +32,11 @@ from mitmproxy.proxy import server_hooks
 from sandbox.clock import STEP_SECONDS
 from sandbox.episodes.snapshot import restore_faults, saved_fault_state
 from sandbox.errors import ServiceError
-from sandbox.faults import FaultProfileError, Profile, load_profile
+from sandbox.faults import FaultProfileError, Profile, load_profile, session_expiry
 from sandbox.faults import drift as drift_ops
 from sandbox.faults import html as html_ops
 from sandbox.faults.engine import Call, EpisodeFaults, Firing, latency_ms
+from sandbox.faults.html_js import PageContext
 from sandbox.home import Home
 from sandbox.proxy.flows import (
     EPISODE,
@@ -187,6 +188,12 @@ class Faults:
                 await asyncio.sleep(delay / 1000)
             elif kind == "dribble":
                 self._dribble(flow, firing, service)
+            elif kind == "page_size":
+                _page_size(flow, firing)
+            elif kind == "session_expired":
+                flow.response = _session_expired(flow, firing, service, episode.seed)
+                flow.metadata[_ANSWERED] = True
+                flow.metadata[OUTCOME] = "faulted"
             elif kind in _ANSWERS:
                 flow.response = _ANSWERS[kind](flow, firing, service)
                 flow.metadata[_ANSWERED] = True
@@ -321,8 +328,11 @@ class Faults:
         assert response is not None
         if "text/html" not in response.headers.get("content-type", ""):
             return
-        page, changes = html_ops.apply(firing.rule.action.params["ops"], response.get_text(strict=False) or "")
-        response.text = page
+        before = response.get_text(strict=False) or ""
+        context = PageContext(dict(flow.request.cookies), getattr(flow.metadata.get(EPISODE), "id", ""))
+        page, changes = html_ops.apply(firing.rule.action.params["ops"], before, context)
+        if page != before:  # an untouched page keeps its bytes (and its encoding)
+            response.text = page
         record(flow, firing, {"changes": changes})
 
     def _truncate(self, flow: http.HTTPFlow, firing: Firing, service: str | None) -> None:
@@ -408,6 +418,39 @@ def _expire_session(flow: http.HTTPFlow, firing: Firing, service: str | None) ->
     if params["until"] == "reauth" and wants_html(flow.request) and flow.request.method == "GET":
         return http.Response.make(303, b"", {"Location": params["reauth_path"]})  # a browser goes to sign in
     return vendor_answer(service, 401, message)
+
+
+def _page_size(flow: http.HTTPFlow, firing: Firing) -> None:
+    """The list page is asked for with the profile's per_page, whatever the agent asked."""
+    per_page = firing.rule.action.params["per_page"]
+    query = flow.request.query
+    asked = query.get("per_page")
+    query["per_page"] = str(per_page)
+    record(flow, firing, {"per_page": per_page, "asked": asked,
+                          "did": f"the page was read with per_page={per_page} (asked: {asked or 'default'})"})
+
+
+def _session_expired(flow: http.HTTPFlow, firing: Firing, service: str | None, seed: int) -> http.Response:
+    """303 to the service's sign-in page with ?next=<the form's page>, the session cookies expired;
+    the post never reaches the fake (sandbox/faults/session_expiry.py)."""
+    from sandbox.world import world
+    from services import get_service
+
+    request = flow.request
+    spec = get_service(service) if service is not None else None
+    if spec is None or spec.web_login is None:
+        record(flow, firing, {"status": 401, "did": "answered 401 without forwarding: the service has no sign-in "
+                                                    "page; nothing was written"})
+        return vendor_answer(service, 401, "Your session has expired. Please sign in again.")
+    page = session_expiry.form_page(request.path, request.headers.get("referer"), request.host)
+    location = session_expiry.login_location(spec.web_login(world(seed)), page)
+    names = session_expiry.cookie_names(request.headers.get("cookie", ""))
+    record(flow, firing, {"status": 303, "location": location, "cookies_expired": names,
+                          "did": "the form post was not forwarded: nothing was written; sent to sign in again"})
+    response = http.Response.make(303, b"", {"Location": location, "Cache-Control": "no-store"})
+    for value in session_expiry.expired_cookies(names):
+        response.headers.add("Set-Cookie", value)
+    return response
 
 
 # What the MCP SDKs call a timed-out request (mcp.types / the TypeScript SDK's ErrorCode.RequestTimeout).
