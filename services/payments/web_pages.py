@@ -117,7 +117,8 @@ def charge_page(charge_id: str, status: int = 200, form_error: str | None = None
     refunds = g.db.execute("SELECT * FROM refunds WHERE charge=? ORDER BY created DESC, id DESC", (charge_id,))
     remaining = row["amount"] - row["amount_refunded"]
     refundable = row["status"] == "succeeded" and remaining > 0
-    typed = form or {"amount": str(major_units(remaining, row["currency"])) if refundable else "", "reason": ""}
+    places = 0 if row["currency"] in ZERO_DECIMAL else 2
+    typed = form or {"amount": f"{major_units(remaining, row['currency']):.{places}f}" if refundable else ""}
     return page("payment.html", status, charge=view, refunds=[(r, load(r["metadata"]) or {}) for r in refunds],
                 refundable=refundable, remaining=remaining, form=typed, form_error=form_error,
                 reasons=REASONS, idempotency_key=refund_form_key(row))

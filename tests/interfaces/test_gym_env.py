@@ -26,7 +26,7 @@ def env(running_sandbox):
 def test_an_episode_of_requests_earns_the_score(env):
     obs, info = env.reset()
     assert FACT["customer_email"] in obs["instruction"]
-    assert {"id": "payments", "hosts": ["api.stripe.com", "mcp.stripe.com"]} in obs["services"]  # REST and MCP
+    assert {"id": "payments", "hosts": ["api.stripe.com", "mcp.stripe.com", "dashboard.stripe.com"]} in obs["services"]
     obs, reward, terminated, truncated, info = env.step(LOOKUP)
     assert obs["response"]["status"] == 200 and FACT["customer"] in obs["response"]["body"]
     assert (reward, terminated, truncated) == (0.0, False, False)

@@ -1,0 +1,143 @@
+"""The payments dashboard in a real browser: headless Chromium (Debian's, driven by Playwright) signs
+in through the real proxy, finds the double charge with the oracles' page objects, refunds it, and the
+ledger shows the rows the API would have written. The same pages under a rename + interstitial
+nuisance still work by id. Full-page screenshots of every page go to docs/screenshots/ for the README."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.episodes.store import Episode, EpisodeStore
+from sandbox.home import Home
+from sandbox.run.supervisor import running_service
+from sandbox.tasks.oracles.browser import stripe as dashboard
+from sandbox.world import world
+from tests.proxy.conftest import running_proxy
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOUBLE = world(7).facts["double_charge"]
+PROFILE = """name: rename-interstitial
+seed: 1
+rules:
+  - name: notice
+    match: {service: payments, method: GET, path: "/test/payments/*", nth: 1}
+    action: {kind: html, ops: [{interstitial: {title: Review our updated terms, button: Accept and continue}}]}
+  - name: renamed-refund
+    match: {service: payments, method: GET, path: "/test/payments/*"}
+    action: {kind: html, ops: [{rename: {selector: "#refund-submit", to: Issue refund}}]}
+"""
+
+
+@pytest.fixture(scope="module")
+def payments(tmp_path_factory) -> Iterator[tuple[object, EpisodeStore]]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed: no browser to render the pages with")
+    home = Home.resolve(tmp_path_factory.mktemp("dashboard-home"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SANDBOX_SERVICES", "payments")  # this module needs only the payments fake
+        store = EpisodeStore(home)
+        store.prepare(7)
+        with running_service(home, "payments") as port:
+            with running_proxy(home, "--service", f"payments={port}") as proxy:
+                yield proxy, store
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def browser(payments):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def new_page(browser, proxy, episode: Episode):
+    context = browser.new_context(
+        proxy={"server": f"http://127.0.0.1:{proxy.port}", "username": episode.id, "password": episode.token},
+        ignore_https_errors=True,  # the sandbox CA is not in Chromium's store; what is tested is the page
+        viewport={"width": 1200, "height": 800},
+    )
+    return context.new_page()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"payments-{name}.png"), full_page=True)
+
+
+def test_sign_in_find_the_duplicate_and_refund_it_in_chromium(payments, browser):
+    proxy, store = payments
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SANDBOX_SERVICES", "payments")
+        episode = store.create(7)
+    page = new_page(browser, proxy, episode)
+    page.goto("https://dashboard.stripe.com/test/payments")
+    assert page.url.startswith("https://dashboard.stripe.com/login?next=")
+    shot(page, "login")
+    dashboard.sign_in(page, episode.api_keys["payments"])
+    assert page.url == "https://dashboard.stripe.com/test/payments"
+
+    found = dashboard.search_charges(page, DOUBLE["order_id"])
+    assert {c["id"] for c in found} == {DOUBLE["original_charge"], DOUBLE["duplicate_charge"]}
+    shot(page, "payments")
+    duplicate = dashboard.find_duplicate(page, DOUBLE["customer_email"], DOUBLE["order_id"])
+    assert duplicate["id"] == DOUBLE["duplicate_charge"]
+    shot(page, "customer")
+    before = dashboard.charge(page, duplicate["id"])
+    assert (before["amount"], before["refunded"], before["metadata"]) == (
+        DOUBLE["amount"], False, {"order_id": DOUBLE["order_id"]})
+    shot(page, "charge")
+
+    made = dashboard.refund(page, duplicate["id"], reason="duplicate", metadata={"order_id": DOUBLE["order_id"]})
+    assert (made["amount"], made["reason"], made["status"]) == (DOUBLE["amount"], "duplicate", "succeeded")
+    after = dashboard.charge(page, duplicate["id"])
+    assert (after["refunded"], after["amount_refunded"]) == (True, DOUBLE["amount"])
+    page.goto(f"https://dashboard.stripe.com/test/payments/{duplicate['id']}?notice=Refunded")
+    shot(page, "refunded")
+    page.context.close()
+
+    with store.ledger(episode.id) as ledger:
+        exchanges = {e["id"]: e for e in ledger.exchanges()}
+        changes = ledger.state_changes()
+    assert all(e["host"] == "dashboard.stripe.com" and e["via"] == "proxy" for e in exchanges.values())
+    assert not any(e["path"] == "/favicon.ico" for e in exchanges.values())
+    refund_rows = [c for c in changes if c["tbl"] == "refunds"]
+    assert [(c["op"], c["row_key"], c["after"]["reason"]) for c in refund_rows] == [
+        ("insert", made["id"], "duplicate")]
+    assert exchanges[refund_rows[0]["exchange_id"]]["path"] == f"/test/payments/{duplicate['id']}/refund"
+
+
+def test_renamed_button_and_interstitial_still_refund_by_id(payments, browser, tmp_path):
+    proxy, store = payments
+    profile = tmp_path / "rename-interstitial.yaml"
+    profile.write_text(PROFILE)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SANDBOX_SERVICES", "payments")
+        episode = store.create(7, faults=str(profile))
+    page = new_page(browser, proxy, episode)
+    dashboard.sign_in(page, episode.api_keys["payments"])
+    page.goto(f"https://dashboard.stripe.com/test/payments/{DOUBLE['duplicate_charge']}")
+    overlay = page.locator("#sandbox-interstitial")
+    assert overlay.is_visible() and "Review our updated terms" in overlay.inner_text()
+    shot(page, "charge-rename-interstitial")
+    page.get_by_role("button", name="Accept and continue").click()
+    assert page.locator("#refund-submit").inner_text() == "Issue refund"
+    assert page.get_by_role("button", name="Refund", exact=True).count() == 0
+    shot(page, "charge-rename")
+
+    made = dashboard.refund(page, DOUBLE["duplicate_charge"], reason="duplicate")
+    assert made["amount"] == DOUBLE["amount"]
+    page.context.close()
+    with store.ledger(episode.id) as ledger:
+        rules = [f["rule"] for f in ledger.faults()]
+    assert rules[:2] == ["notice", "renamed-refund"] and set(rules) == {"notice", "renamed-refund"}
