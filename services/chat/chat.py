@@ -62,7 +62,12 @@ def _rich_text(text: str) -> dict[str, Any]:
 @bp.route("/api/chat.postMessage", methods=["GET", "POST"])
 def post_message() -> Response:
     """Sends a message to a channel (by id, or by name like #billing), or a reply to a thread."""
-    args = request_args()
+    return ok(send(request_args()))
+
+
+def send(args: Args) -> dict[str, Any]:
+    """chat.postMessage's work and answer, for the Web API and the web client's composer alike
+    (one code path: the same rows, the same events)."""
     row = channel(args.string("channel", required=True) or "", by_name=True, member=True)
     if row["is_archived"]:
         raise SlackError("is_archived")
@@ -95,7 +100,7 @@ def post_message() -> Response:
             **content,
         )
     body = objects.one_message(message(row["id"], ts))
-    return ok({"channel": row["id"], "ts": ts, "message": body})
+    return {"channel": row["id"], "ts": ts, "message": body}
 
 
 def _own_message(args: Args, refusal: str) -> tuple[Any, Any]:

@@ -20,7 +20,7 @@ from services.chat.wire import ok, warn
 bp = Blueprint("conversations", __name__)
 
 TYPES = ("public_channel", "private_channel", "mpim", "im")
-_TOP_LEVEL = "(thread_ts IS NULL OR thread_ts = ts OR subtype = 'thread_broadcast')"
+TOP_LEVEL = "(thread_ts IS NULL OR thread_ts = ts OR subtype = 'thread_broadcast')"
 
 
 @bp.route("/api/conversations.list", methods=["GET", "POST"])
@@ -93,7 +93,7 @@ def history() -> Response:
     if start:
         conditions.append("ts_key <= ?")
         params.append(int(start))
-    where = " AND ".join(["channel = ?", _TOP_LEVEL, *conditions])
+    where = " AND ".join(["channel = ?", TOP_LEVEL, *conditions])
     rows = g.db.execute(
         f"SELECT * FROM messages WHERE {where} ORDER BY ts_key DESC LIMIT ?", (row["id"], *params, limit + 1)
     ).fetchall()

@@ -49,7 +49,12 @@ def _name(args: Args) -> str:
 @bp.route("/api/reactions.add", methods=["GET", "POST"])
 def add() -> Response:
     """Adds a reaction to a message."""
-    args = request_args()
+    add_reaction(request_args())
+    return ok()
+
+
+def add_reaction(args: Args) -> None:
+    """reactions.add's work, for the Web API and the web client alike (the same rows and events)."""
     row, found = _target(args)
     name = _name(args)
     bot = workspace().bot_user
@@ -64,20 +69,23 @@ def add() -> Response:
         # Slack lists reactions in the order they were first added.
         (n,) = g.db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM reactions").fetchone()
         insert("reactions", id=key, channel=row["id"], ts=found["ts"], name=name, user=bot, n=n)
-    return ok()
 
 
 @bp.route("/api/reactions.remove", methods=["GET", "POST"])
 def remove() -> Response:
     """Removes the bot's reaction from a message."""
-    args = request_args()
+    remove_reaction(request_args())
+    return ok()
+
+
+def remove_reaction(args: Args) -> None:
+    """reactions.remove's work, for the Web API and the web client alike."""
     row, found = _target(args)
     name = _name(args)
     key = f"{message_id(row['id'], found['ts'])}/{name}/{workspace().bot_user}"
     with events.transaction():
         if g.db.execute("DELETE FROM reactions WHERE id=?", (key,)).rowcount == 0:
             raise SlackError("no_reaction")
-    return ok()
 
 
 @bp.route("/api/reactions.get", methods=["GET", "POST"])

@@ -1,0 +1,187 @@
+"""Page objects for Slack's web client (https://app.slack.com, services/chat/web.py): plain
+functions over a Playwright sync `Page`, named after the Web API calls the REST oracles make.
+
+    team = sign_in(page, os.environ["SLACK_BOT_TOKEN"])
+    engineering = channel_id(page, "engineering")
+    root = next(m for m in history(page, engineering) if m["text"].startswith("Triage for "))
+    for reply in replies(page, engineering, root["ts"])[1:]: ...
+    post_message(page, engineering, "Done", thread_ts=root["ts"])
+    add_reaction(page, engineering, root["ts"], "white_check_mark")
+
+Lists are read by following `#next-page`, never by computing offsets; elements are found by id
+(the UI nuisance renames and moves them, it does not change their ids). After every navigation and
+form post `settle(page)` clears what the nuisance put in the way (banners, interstitials, a
+session expiry).
+
+A message is a dict like the Web API's: ts, user, author (the name shown), text (as shown, a
+mention as "@Real Name"), mentions ([{"id": "U...", "name": ...}]), reply_count, reactions
+({name: count}), subtype.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from sandbox.tasks.oracles.browser.adapt import settle
+
+WEB = "https://app.slack.com"
+PER_PAGE = 100  # the most a page shows: fewer pages to follow
+
+# Run in the page over each message row: what a message dict holds.
+_READ_ROWS = """rows => rows.map(row => ({
+    ts: row.dataset.id,
+    user: row.dataset.user || "",
+    subtype: row.dataset.subtype || "",
+    author: (row.querySelector(".author") || {}).textContent?.trim() || "",
+    text: (row.querySelector(".message-text") || {}).textContent?.trim() || "",
+    mentions: [...row.querySelectorAll(".message-text .mention")].map(
+        m => ({id: m.dataset.userId, name: m.textContent.trim().replace(/^@/, "")})),
+    reply_count: parseInt((row.querySelector(".reply-count") || {dataset: {}}).dataset.count || "0", 10),
+    reactions: Object.fromEntries([...row.querySelectorAll(".reaction")].map(
+        r => [r.dataset.name, parseInt(r.dataset.count, 10)])),
+}))"""
+
+_READ_ROOT = """dl => ({
+    ts: dl.dataset.ts,
+    user: dl.querySelector('[data-field="author"]').dataset.userId || "",
+    subtype: "",
+    author: dl.querySelector('[data-field="author"]').textContent.trim(),
+    text: dl.querySelector('[data-field="text"]').textContent.trim(),
+    mentions: [...dl.querySelectorAll('[data-field="text"] .mention')].map(
+        m => ({id: m.dataset.userId, name: m.textContent.trim().replace(/^@/, "")})),
+    reply_count: parseInt(dl.querySelector('[data-field="reply_count"]').textContent.trim() || "0", 10),
+    reactions: Object.fromEntries([...dl.querySelectorAll(".reaction")].map(
+        r => [r.dataset.name, parseInt(r.dataset.count, 10)])),
+})"""
+
+
+class SlackPageError(RuntimeError):
+    """The page did not do what was asked: its `#form-error` or `#error-message`, or what is missing."""
+
+
+def _goto(page: Any, url: str) -> None:
+    page.goto(url)
+    settle(page)
+
+
+def _team(page: Any) -> str:
+    """The workspace id in the client's URLs (/client/<team>/...)."""
+    found = re.match(r"/client/(T\w+)", urlsplit(page.url).path)
+    if found:
+        return found.group(1)
+    href = page.locator("#nav-channels").get_attribute("href") or ""
+    return href.rsplit("/", 1)[-1]
+
+
+def _check(page: Any, what: str) -> None:
+    """Raise with the page's own words if it answered an error."""
+    for selector in ("#form-error", "#error-message", "#login-error"):
+        if page.locator(selector).count():
+            raise SlackPageError(f"{what}: {page.locator(selector).first.inner_text().strip()}")
+
+
+def _submit(page: Any, button: str, what: str) -> None:
+    """Click a form's submit button and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.locator(button).click()
+    settle(page)
+    _check(page, what)
+
+
+def sign_in(page: Any, token: str, login_url: str = f"{WEB}/login") -> str:
+    """Sign in with the bot token; returns the workspace (team) id."""
+    _goto(page, login_url)
+    page.locator("#api-token").fill(token)
+    _submit(page, "#sign-in", "sign in")
+    return _team(page)
+
+
+def _pages(page: Any, url: str) -> Any:
+    """Open `url`, then yield once per page of its list, following `#next-page` to the end."""
+    _goto(page, url)
+    _check(page, f"open {url}")
+    while True:
+        yield page
+        following = page.locator("#next-page")
+        if following.count() == 0:
+            return
+        _goto(page, following.first.get_attribute("href") or "")
+
+
+def channels(page: Any, query: str = "") -> list[dict[str, Any]]:
+    """The channels the bot can see (conversations.list), `query` matching names and topics."""
+    params = {"q": query, "per_page": PER_PAGE} if query else {"per_page": PER_PAGE}
+    found = []
+    for shown in _pages(page, f"{WEB}/client/{_team(page)}?{urlencode(params)}"):
+        found += shown.locator("#channels-table tbody tr").evaluate_all("""rows => rows.map(row => ({
+            id: row.dataset.id, is_member: row.dataset.member === "true", is_private: row.dataset.private === "true",
+            name: row.querySelector(".channel-name").textContent.trim().replace(/^#/, "").split(" ")[0],
+            topic: row.querySelector(".channel-topic").textContent.trim()}))""")
+    return found
+
+
+def channel_id(page: Any, name: str) -> str:
+    """The id of channel #name (what the REST oracles' `channel_id` finds with conversations.list)."""
+    name = name.removeprefix("#")
+    for channel in channels(page, name):
+        if channel["name"] == name:
+            return channel["id"]
+    raise SlackPageError(f"no channel #{name} in the channel list")
+
+
+def _channel_url(page: Any, channel: str) -> str:
+    return f"{WEB}/client/{_team(page)}/{channel}"
+
+
+def history(page: Any, channel: str) -> list[dict[str, Any]]:
+    """Every top-level message of a channel, newest first (as conversations.history answers)."""
+    found: list[dict[str, Any]] = []
+    for shown in _pages(page, f"{_channel_url(page, channel)}?per_page={PER_PAGE}"):
+        rows = shown.locator("#messages-table tbody tr").evaluate_all(_READ_ROWS)
+        found += reversed(rows)  # each page is newest last; the next page is older
+    return found
+
+
+def replies(page: Any, channel: str, ts: str) -> list[dict[str, Any]]:
+    """A thread: its root, then its replies oldest first (as conversations.replies answers)."""
+    url = f"{_channel_url(page, channel)}/thread/{ts}?per_page={PER_PAGE}"
+    found: list[dict[str, Any]] = []
+    for shown in _pages(page, url):
+        if not found:
+            found.append(shown.locator("#message-details").evaluate(_READ_ROOT))
+        found += shown.locator("#replies-table tbody tr").evaluate_all(_READ_ROWS)
+    return found
+
+
+def post_message(page: Any, channel: str, text: str, thread_ts: str | None = None,
+                 broadcast: bool = False) -> None:
+    """chat.postMessage: to the channel, or with `thread_ts` as a reply in that thread."""
+    if thread_ts is None:
+        _goto(page, _channel_url(page, channel))
+        page.locator("#message-text").fill(text)
+        _submit(page, "#post-message", f"post to {channel}")
+        return
+    _goto(page, f"{_channel_url(page, channel)}/thread/{thread_ts}")
+    page.locator("#reply-text").fill(text)
+    if broadcast:
+        page.locator("#reply-broadcast").check()
+    _submit(page, "#post-reply", f"reply in thread {thread_ts}")
+
+
+def _react(page: Any, channel: str, ts: str, name: str, button: str) -> None:
+    _goto(page, f"{_channel_url(page, channel)}/thread/{ts}?per_page={PER_PAGE}")  # ts among the targets
+    page.locator("#reaction-target").select_option(ts)
+    page.locator("#reaction-name").fill(name)
+    _submit(page, button, f"{name} reaction on {ts}")
+
+
+def add_reaction(page: Any, channel: str, ts: str, name: str) -> None:
+    """reactions.add: the bot reacts to message `ts` with emoji `name` (e.g. "eyes")."""
+    _react(page, channel, ts, name, "#add-reaction")
+
+
+def remove_reaction(page: Any, channel: str, ts: str, name: str) -> None:
+    """reactions.remove: the bot takes its reaction back."""
+    _react(page, channel, ts, name, "#remove-reaction")

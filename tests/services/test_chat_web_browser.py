@@ -1,0 +1,165 @@
+"""Slack's web client in a real browser: headless Chromium (Debian's, driven by Playwright) signs
+in on https://app.slack.com through the real proxy, reads the #engineering triage thread, replies
+in it and reacts, with the browser oracles' page objects (sandbox/tasks/oracles/browser/slack.py);
+then the same under a UI nuisance profile (renamed buttons, a moved form, an interstitial). The
+screenshots of docs/screenshots/chat-*.png are taken here."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.episodes.store import Episode, EpisodeStore
+from sandbox.home import Home
+from sandbox.run.supervisor import running_service
+from sandbox.tasks.oracles.browser import slack
+from tests.proxy.conftest import running_proxy
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# What the triage oracle reads in a reply: "#8 (title) is a *bug*, assign it to @Real Name".
+ASK = re.compile(r"#(\d+) \(.*?\) is an? \*([\w-]+)\*, assign it to @")
+
+PROFILE = """name: chat-ui
+seed: 1
+rules:
+  - name: terms
+    match: {service: chat, method: GET, path: "/client/*/thread/*", nth: 1}
+    action: {kind: html, ops: [{interstitial: {title: Slack has new terms, button: Accept and continue}}]}
+  - name: changed-thread
+    match: {service: chat, method: GET, path: "/client/*/thread/*"}
+    action:
+      kind: html
+      ops:
+        - rename: {selector: "#post-reply", to: Send}
+        - rename: {selector: "#add-reaction", to: React}
+        - move: {selector: "#reaction-form", to: "before:#reply-form"}
+"""
+
+
+@pytest.fixture(scope="module")
+def chat_proxy(tmp_path_factory) -> Iterator[tuple[Home, object, EpisodeStore]]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed: no browser to render the pages with")
+    home = Home.resolve(tmp_path_factory.mktemp("chat-web-home"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SANDBOX_SERVICES", "chat")  # this module needs only the chat fake
+        store = EpisodeStore(home)
+        store.prepare(7)
+        with running_service(home, "chat") as port:
+            with running_proxy(home, "--service", f"chat={port}") as proxy:
+                yield home, proxy, store
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def browser(chat_proxy):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def new_page(browser, proxy, episode: Episode):
+    """A page of a fresh browser context whose traffic goes through the episode's proxy."""
+    context = browser.new_context(
+        proxy={"server": f"http://127.0.0.1:{proxy.port}", "username": episode.id, "password": episode.token},
+        ignore_https_errors=True,  # the sandbox CA is not in Chromium's store; what is tested is the page
+        viewport={"width": 1200, "height": 800},
+    )
+    return context.new_page()
+
+
+def shoot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"chat-{name}.png"), full_page=True)
+    assert (SHOTS / f"chat-{name}.png").stat().st_size < 200_000
+
+
+def triage_thread(page) -> tuple[str, dict, list[dict]]:
+    engineering = slack.channel_id(page, "engineering")
+    root = next(m for m in slack.history(page, engineering) if m["text"].startswith("Triage for "))
+    return engineering, root, slack.replies(page, engineering, root["ts"])
+
+
+def test_chromium_reads_the_triage_thread_replies_and_reacts_through_the_proxy(chat_proxy, browser):
+    home, proxy, store = chat_proxy
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SANDBOX_SERVICES", "chat")
+        episode = store.create(7)
+    page = new_page(browser, proxy, episode)
+    page.goto(f"{slack.WEB}/login")
+    shoot(page, "login")
+    team = slack.sign_in(page, episode.api_keys["chat"])
+    assert team.startswith("T") and page.locator("#actor").inner_text()
+    shoot(page, "channels")
+    engineering, root, thread = triage_thread(page)
+    asks = [(*ASK.search(m["text"]).groups(), m["mentions"]) for m in thread[1:] if ASK.search(m["text"])]
+    assert asks and thread[0]["ts"] == root["ts"] and root["reply_count"] == len(thread) - 1
+    for _, _, mentions in asks:  # the assignee by id and by the real name the page shows
+        assert len(mentions) == 1 and mentions[0]["id"].startswith("U") and " " in mentions[0]["name"]
+    page.goto(f"{slack.WEB}/client/{team}/{engineering}")
+    shoot(page, "channel")
+
+    slack.post_message(page, engineering, "Done: " + "; ".join(f"#{n} → {label}" for n, label, _ in asks),
+                       thread_ts=root["ts"])
+    slack.add_reaction(page, engineering, root["ts"], "eyes")
+    slack.add_reaction(page, engineering, root["ts"], "white_check_mark")
+    slack.remove_reaction(page, engineering, root["ts"], "eyes")
+    after = slack.replies(page, engineering, root["ts"])
+    assert after[-1]["text"].startswith("Done: #") and after[-1]["user"].startswith("U")
+    assert after[0]["reactions"] == {"white_check_mark": 1}
+    page.goto(f"{slack.WEB}/client/{team}/{engineering}/thread/{root['ts']}")
+    shoot(page, "thread")
+    page.context.close()
+
+    with store.ledger(episode.id) as ledger:
+        changes = [(c["tbl"], c["op"]) for c in ledger.state_changes()]
+        exchanges = ledger.exchanges()
+    assert changes == [("messages", "insert"), ("reactions", "insert"), ("reactions", "insert"),
+                       ("reactions", "delete")]
+    assert {(e["host"], e["service"]) for e in exchanges} == {("app.slack.com", "chat")}
+    assert not [e["path"] for e in exchanges if e["path"] == "/favicon.ico" or (e["status"] or 0) >= 400]
+
+
+def test_under_the_nuisance_the_thread_is_covered_renamed_and_rearranged_but_ids_still_work(
+        chat_proxy, browser, tmp_path):
+    home, proxy, store = chat_proxy
+    profile = tmp_path / "chat-ui.yaml"
+    profile.write_text(PROFILE)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SANDBOX_SERVICES", "chat")
+        episode = store.create(7, faults=str(profile))
+    page = new_page(browser, proxy, episode)
+    team = slack.sign_in(page, episode.api_keys["chat"])
+    engineering = slack.channel_id(page, "engineering")
+    root = next(m for m in slack.history(page, engineering) if m["text"].startswith("Triage for "))
+    page.goto(f"{slack.WEB}/client/{team}/{engineering}/thread/{root['ts']}")
+    overlay = page.locator("#sandbox-interstitial")
+    assert overlay.is_visible() and "Slack has new terms" in overlay.inner_text()
+    shoot(page, "thread-ui")
+    page.get_by_role("button", name="Accept and continue").click()
+    assert not overlay.is_visible()
+    assert page.get_by_role("button", name="Send").count() == 1 and page.locator("#post-reply").inner_text() == "Send"
+    order = page.locator("form").evaluate_all("forms => forms.map(f => f.id)")
+    assert order.index("reaction-form") < order.index("reply-form")
+
+    slack.post_message(page, engineering, "Looking at these now.", thread_ts=root["ts"])
+    slack.add_reaction(page, engineering, root["ts"], "eyes")
+    assert slack.replies(page, engineering, root["ts"])[0]["reactions"] == {"eyes": 1}
+    page.context.close()
+
+    with store.ledger(episode.id) as ledger:
+        fired = [f["rule"] for f in ledger.faults()]
+        changes = [(c["tbl"], c["op"]) for c in ledger.state_changes()]
+    assert fired[:2] == ["terms", "changed-thread"] and set(fired) == {"terms", "changed-thread"}
+    assert changes == [("messages", "insert"), ("reactions", "insert")]
