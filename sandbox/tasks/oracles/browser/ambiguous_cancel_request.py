@@ -16,7 +16,7 @@ def main() -> None:
         for service in ("helpdesk", "payments"):
             sign_in(page, service)
         ticket = zendesk.ticket(page, number)
-        email, name = ticket["requester_email"], ticket["requester_name"]
+        email, name = ticket["requester_email"], ticket["requester"]
         by_email = [c for c in stripe.search_customers(page, email) if c["email"] == email]
         by_name = [c for c in stripe.search_customers(page, name) if c["name"] == name]
         if len(by_email) == 1:

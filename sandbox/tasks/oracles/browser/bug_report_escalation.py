@@ -17,7 +17,7 @@ def main() -> None:
     number = ticket_id()
     org = github_org()
     with browser_page() as page:
-        for service in ("helpdesk", "code", "chat"):
+        for service in ("helpdesk", "code"):
             sign_in(page, service)
         ticket = zendesk.ticket(page, number)
         found = re.match(r"(.+?) checkout fails with error (E\d+)", ticket["subject"])
@@ -34,9 +34,10 @@ def main() -> None:
             f"'{error_line.group(1) if error_line else code}' right after the card is entered, in two browsers.\n\n"
             "Customer details are in the support ticket, not here.",
             labels=["bug", "customer-report"])
-        zendesk.internal_note(page, number, f"Escalated to engineering: {issue['url']}")
+        zendesk.add_internal_note(page, number, f"Escalated to engineering: {issue['url']}")
         zendesk.reply(page, number, "Thanks for the report. We reproduced the checkout problem and our engineers are"
                       " on it; we'll update you here as soon as it is fixed.", status="pending")
+        sign_in(page, "chat")  # the Slack client is opened when it is needed, as a person would
         slack.post_message(page, slack.channel_id(page, "engineering"),
                            f"Customer-reported checkout bug {code} in {org}/{repo}: {issue['url']} (ticket #{number})")
     print(f"opened {org}/{repo}#{issue['number']}; ticket #{number} pending, through the web pages")

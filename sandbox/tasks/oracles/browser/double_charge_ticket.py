@@ -16,7 +16,7 @@ from sandbox.tasks.oracles.clients import give_up, ticket_id
 def main() -> None:
     number = ticket_id()
     with browser_page() as page:
-        for service in ("helpdesk", "payments", "chat"):
+        for service in ("helpdesk", "payments"):
             sign_in(page, service)
         ticket = zendesk.ticket(page, number)
         order = re.search(r"ORD-\d+", ticket["subject"])
@@ -24,14 +24,16 @@ def main() -> None:
             give_up(f"no order number in {ticket['subject']!r}")
         order_id = order.group(0)
         duplicate = find_duplicate(page, ticket["requester_email"], order_id)
-        refund = stripe.refund(page, duplicate["id"], reason="duplicate")
+        refund = stripe.refund(page, duplicate["id"], reason="duplicate",
+                               metadata={"order_id": order_id, "ticket": str(number)})["id"]
         amount = f"${duplicate['amount'] / 100:.2f}"
-        first_name = ticket["requester_name"].split()[0]
+        first_name = ticket["requester"].split()[0]
         zendesk.reply(page, number, f"Hi {first_name}, you were indeed charged twice for order {order_id}. We have"
                       f" refunded the duplicate charge of {amount}; it should reach your statement within 5-10"
                       " business days.", status="solved")
-        zendesk.internal_note(page, number, f"Refunded duplicate charge {duplicate['id']} ({refund}).")
+        zendesk.add_internal_note(page, number, f"Refunded duplicate charge {duplicate['id']} ({refund}).")
         summary = f"Refunded a duplicate charge of {amount} for order {order_id} (ticket #{number}, {refund})."
+        sign_in(page, "chat")  # the Slack client is opened when it is needed, as a person would
         slack.post_message(page, slack.channel_id(page, "billing"), summary)
     print(f"refunded {duplicate['id']} as {refund}; ticket #{number} solved, through the web pages")
 

@@ -14,15 +14,10 @@ from sandbox.tasks.oracles.clients import give_up, instruction
 
 def find_duplicate(page, email: str, order_id: str) -> dict:
     """The later of the two equal, unrefunded charges of `order_id` to the customer with `email`."""
-    customers = [c for c in stripe.search_customers(page, email) if c["email"] == email]
-    if len(customers) != 1:
-        give_up(f"{len(customers)} customers have the email {email}")
-    charges = [stripe.charge(page, row["id"]) for row in stripe.search_charges(page, order_id)]
-    charges = [c for c in charges if c["customer"] == customers[0]["id"] and c["order_id"] == order_id
-               and c["status"] == "succeeded" and not c["refunded"]]
-    if len(charges) != 2 or charges[0]["amount"] != charges[1]["amount"]:
-        give_up(f"expected two equal charges for {order_id}, found {len(charges)}")
-    return max(charges, key=lambda c: (c["created"], c["id"]))
+    try:
+        return stripe.find_duplicate(page, email, order_id)
+    except LookupError as exc:
+        give_up(str(exc))
 
 
 def main() -> None:
@@ -34,7 +29,7 @@ def main() -> None:
         sign_in(page, "payments")
         duplicate = find_duplicate(page, email.group(1), order.group(1))
         refund = stripe.refund(page, duplicate["id"], reason="duplicate")
-    print(f"refunded {duplicate['id']} ({refund}) through the dashboard")
+    print(f"refunded {refund['amount']} of {duplicate['id']} ({refund['id']}) through the dashboard")
 
 
 if __name__ == "__main__":

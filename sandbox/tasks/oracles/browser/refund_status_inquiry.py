@@ -24,15 +24,16 @@ def main() -> None:
         customers = [c for c in stripe.search_customers(page, email) if c["email"] == email]
         if len(customers) != 1:
             give_up(f"{len(customers)} customers have the email {email}")
-        charges = [stripe.charge(page, row["id"]) for row in stripe.search_charges(page, order_id)]
-        charge = next((c for c in charges if c["customer"] == customers[0]["id"] and c["order_id"] == order_id), None)
-        if charge is None:
+        payments = stripe.customer(page, customers[0]["id"])["payments"]
+        found = next((c for c in payments if c["order_id"] == order_id), None)
+        if found is None:
             give_up(f"no charge for {order_id}")
+        charge = stripe.charge(page, found["id"])
         if not charge["refunds"]:
             give_up(f"{charge['id']} has no refund: this oracle expects the already-refunded case")
-        refund = charge["refunds"][0]
+        refund = charge["refunds"][0]  # newest first, as Refund.list answers
         when = datetime.fromtimestamp(refund["created"], UTC).strftime("%B %d, %Y")
-        zendesk.reply(page, number, f"Hi {ticket['requester_name'].split()[0]}, good news: the refund of"
+        zendesk.reply(page, number, f"Hi {ticket['requester'].split()[0]}, good news: the refund of"
                       f" ${refund['amount'] / 100:.2f} for order {order_id} was issued on {when}. Depending on your"
                       " bank it can take 5-10 business days to show.", status="solved")
     print(f"told the customer about {refund['id']}; ticket #{number} solved, through the web pages")

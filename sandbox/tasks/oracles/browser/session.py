@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -27,13 +28,45 @@ from urllib.parse import unquote, urlsplit
 from sandbox.errors import ConfigError
 
 CHROMIUM = "/usr/bin/chromium"
+# Debian's /usr/bin/chromium is a shell wrapper that adds flags from /etc/chromium.d, among them
+# --enable-remote-extensions (extension update checks to update.googleapis.com): the browser itself,
+# started directly, has none of them.
+DEBIAN_BINARY = "/usr/lib/chromium/chromium"
+# Chromium takes only the last --disable-features: this repeats Playwright's own list (network time,
+# optimization hints, search preconnects, ...) and adds Chromium's other calls home (form-autofill
+# hints, password leak checks, translation, model downloads): each would be a refused request in the
+# episode's ledger, an error in its efficiency score.
+DISABLED_FEATURES = (
+    "AvoidUnnecessaryBeforeUnloadCheckSync", "DestroyProfileOnBrowserClose", "HttpsUpgrades",
+    "HttpsFirstBalancedModeAutoEnable", "LensOverlay", "MediaRouter", "PaintHolding", "ThirdPartyStoragePartitioning",
+    "AvoidCorsURLLoaderRestartOnRedirect", "OptimizationHints", "NetworkTimeServiceQuerying", "AimEnabled",
+    "PreconnectToSearch",
+    "AutofillServerCommunication", "PasswordLeakDetection", "Translate", "OptimizationHintsFetching",
+    "OptimizationGuideModelDownloading", "OptimizationTargetPrediction", "CertificateTransparencyComponentUpdater",
+    "InterestFeedContentSuggestions",
+)
 HEADLESS_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-domain-reliability", "--disable-sync", "--metrics-recording-only",
                  "--no-default-browser-check",
-                 # Chromium's own calls home (form-autofill hints, translation, optimization hints): each would
-                 # be a refused request in the episode's ledger.
-                 "--disable-features=AutofillServerCommunication,Translate,OptimizationHints,MediaRouter,"
-                 "CertificateTransparencyComponentUpdater,HttpsUpgrades,InterestFeedContentSuggestions"]
+                 "--disable-features=" + ",".join(DISABLED_FEATURES),
+                 "--password-store=basic", "--disable-client-side-phishing-detection"]
+# What is left of Chromium's own traffic (on-demand component and spell-check dictionary downloads,
+# account checks) goes to Google's infrastructure hosts only: those bypass the proxy and resolve to
+# nothing, so they fail inside the browser, never leave the machine and are not the agent's calls.
+# No vendor a task uses lives there.
+BROWSER_INFRASTRUCTURE = ("*.gvt1.com", "*.googleapis.com", "accounts.google.com", "clients2.google.com",
+                          "clients2.googleusercontent.com")
+# The profile's preferences, written before the first start: no password manager (filling the
+# API-token field would send a leak check to Google), no browser sign-in (accounts.google.com),
+# no safe-browsing lookups.
+PREFERENCES = {
+    "credentials_enable_service": False,
+    "profile": {"password_manager_enabled": False, "password_manager_leak_detection": False},
+    "signin": {"allowed": False, "allowed_on_next_startup": False},
+    "safebrowsing": {"enabled": False},
+    "browser": {"has_seen_welcome_page": True, "enable_spellchecking": False},  # no dictionary download
+    "spellcheck": {"dictionaries": [], "use_spelling_service": False},
+}
 VIEWPORT = {"width": 1200, "height": 800}
 # How long a click or wait may take before the oracle gives up (Playwright's default is 30 s): long
 # enough for a slow list, short enough that a naive oracle stuck behind a banner fails quickly.
@@ -49,7 +82,8 @@ def proxy_settings(env: Mapping[str, str]) -> dict[str, str]:
     parts = urlsplit(url)
     if not parts.hostname or not parts.port:
         raise ConfigError(f"HTTPS_PROXY {url!r} names no host and port", hint="expected http://user:pass@host:port")
-    proxy = {"server": f"{parts.scheme or 'http'}://{parts.hostname}:{parts.port}"}
+    proxy = {"server": f"{parts.scheme or 'http'}://{parts.hostname}:{parts.port}",
+             "bypass": ",".join(BROWSER_INFRASTRUCTURE)}
     if parts.username:
         proxy["username"] = unquote(parts.username)
         proxy["password"] = unquote(parts.password or "")
@@ -76,7 +110,9 @@ def spki_hash(ca_file: str | Path) -> str:
 
 
 def chromium_args(ca_file: str | Path) -> list[str]:
-    return [*HEADLESS_ARGS, f"--ignore-certificate-errors-spki-list={spki_hash(ca_file)}"]
+    unresolvable = ", ".join(f"MAP {host} ~NOTFOUND" for host in BROWSER_INFRASTRUCTURE)
+    return [*HEADLESS_ARGS, f"--host-resolver-rules={unresolvable}",
+            f"--ignore-certificate-errors-spki-list={spki_hash(ca_file)}"]
 
 
 @contextlib.contextmanager
@@ -93,9 +129,13 @@ def browser_page(env: Mapping[str, str] | None = None, *, chromium: str = CHROMI
         raise ConfigError("SSL_CERT_FILE is not set: the browser could not trust the sandbox CA",
                           hint="run the oracle with `sandbox run` or under `eval \"$(sandbox env)\"`")
     args, proxy = chromium_args(ca_file), proxy_settings(env)
+    if chromium == CHROMIUM and Path(DEBIAN_BINARY).exists():
+        chromium = DEBIAN_BINARY
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="sandbox-chromium-") as profile, sync_playwright() as playwright:
+        (Path(profile) / "Default").mkdir()
+        (Path(profile) / "Default" / "Preferences").write_text(json.dumps(PREFERENCES))
         context = playwright.chromium.launch_persistent_context(
             profile, executable_path=chromium, headless=True, args=args, proxy=proxy, viewport=VIEWPORT,
             ignore_https_errors=False, service_workers="block")

@@ -97,7 +97,11 @@ def test_a_certificate_from_another_ca_is_refused(episode_env, tmp_path):
 
 def test_the_proxy_and_its_episode_credentials_come_from_https_proxy():
     env = {"HTTPS_PROXY": "http://ep-1:t%40ken@127.0.0.1:8080"}
-    assert proxy_settings(env) == {"server": "http://127.0.0.1:8080", "username": "ep-1", "password": "t@ken"}
+    proxy = proxy_settings(env)
+    assert proxy == {"server": "http://127.0.0.1:8080", "username": "ep-1", "password": "t@ken",
+                     "bypass": proxy["bypass"]}
+    # Only the browser's own infrastructure goes around the proxy (to nowhere): no vendor host.
+    assert "stripe" not in proxy["bypass"] and "zendesk" not in proxy["bypass"] and "*" != proxy["bypass"]
 
 
 def test_no_proxy_or_no_ca_is_a_clear_error(tmp_path):
