@@ -76,12 +76,14 @@ class Element:
                 yield child
                 yield from child.elements()
 
+    def start_tag(self) -> str:
+        return self.source or "<" + self.tag + "".join(
+            f" {k}" if v is None else f' {k}="{html.escape(v, quote=True)}"' for k, v in self.attrs) + ">"
+
     def render(self) -> str:
         if self.tag == "#document":
             return "".join(_render(c) for c in self.children)
-        start = self.source or "<" + self.tag + "".join(
-            f" {k}" if v is None else f' {k}="{html.escape(v, quote=True)}"' for k, v in self.attrs) + ">"
-        return start + "".join(_render(c) for c in self.children) + (self.end or "")
+        return self.start_tag() + "".join(_render(c) for c in self.children) + (self.end or "")
 
 
 def _render(node: Element | str) -> str:
@@ -265,6 +267,8 @@ def apply(ops: tuple[dict[str, dict], ...], page: str, context: PageContext | No
           ) -> tuple[str, list[str]]:
     """Apply `ops` to the HTML `page` (a request with `context`: its cookies, its episode);
     returns the new page and what changed, in words."""
+    from sandbox.faults import html_fast  # it builds on this module's tree
+
     context = context or PageContext()
     doc = _Page(page)
     changes = []
@@ -282,7 +286,12 @@ def apply(ops: tuple[dict[str, dict], ...], page: str, context: PageContext | No
             doc.text, change = _interstitial(doc.text, arg)
             changes.append(change)
         else:
-            changes.append(_OPS[name](doc.root, arg))
+            fast = html_fast.apply(name, arg, doc.text) if "selector" in arg else None
+            if fast is not None:
+                doc.text, change = fast
+                changes.append(change)
+            else:
+                changes.append(_OPS[name](doc.root, arg))
     return doc.text, changes
 
 
@@ -292,16 +301,39 @@ def _targets(root: Element, arg: dict[str, str]) -> tuple[list[Element], str]:
     return by_text(root, arg["text"]), repr(arg["text"])
 
 
+def rename_one(element: Element, to: str) -> None:
+    """The element says `to`: an <input>'s value, else its content (and its aria-label, if it has one)."""
+    if element.tag == "input":
+        element.set_attr("value", to)
+    else:
+        element.children = [html.escape(to, quote=False)]
+    if element.attr("aria-label") is not None:
+        element.set_attr("aria-label", to)
+
+
+def hide_one(element: Element) -> None:
+    style = (element.attr("style") or "").rstrip("; ")
+    element.set_attr("style", (style + "; " if style else "") + "display: none !important")
+    element.set_attr("hidden", None)
+
+
+def renamed(what: str, arg: dict, count: int) -> str:
+    return f"renamed {what} to {arg['to']!r} ({count}x)"
+
+
+def hidden(what: str, arg: dict, count: int) -> str:
+    return f"{'removed' if arg.get('remove') else 'hid'} {what} ({count}x)"
+
+
+def moved(what: str, arg: dict, count: int) -> str:
+    return f"moved {what} to {arg['to']} ({count}x)"
+
+
 def _rename(root: Element, arg: dict[str, str]) -> str:
     targets, what = _targets(root, arg)
     for element in targets:
-        if element.tag == "input":
-            element.set_attr("value", arg["to"])
-        else:
-            element.children = [html.escape(arg["to"], quote=False)]
-        if element.attr("aria-label") is not None:
-            element.set_attr("aria-label", arg["to"])
-    return f"renamed {what} to {arg['to']!r} ({len(targets)}x)"
+        rename_one(element, arg["to"])
+    return renamed(what, arg, len(targets))
 
 
 def _hide(root: Element, arg: dict) -> str:
@@ -310,10 +342,8 @@ def _hide(root: Element, arg: dict) -> str:
         if arg.get("remove"):
             _detach(element)
         else:
-            style = (element.attr("style") or "").rstrip("; ")
-            element.set_attr("style", (style + "; " if style else "") + "display: none !important")
-            element.set_attr("hidden", None)
-    return f"{'removed' if arg.get('remove') else 'hid'} {what} ({len(targets)}x)"
+            hide_one(element)
+    return hidden(what, arg, len(targets))
 
 
 def _move(root: Element, arg: dict[str, str]) -> str:
@@ -338,7 +368,7 @@ def _move(root: Element, arg: dict[str, str]) -> str:
             _detach(element)
             body.children.insert(len(body.children) if to == "end" else 0, element)
             element.parent = body
-    return f"moved {what} to {to} ({len(targets)}x)"
+    return moved(what, arg, len(targets))
 
 
 def _interstitial(page: str, arg: dict[str, str]) -> tuple[str, str]:

@@ -4,6 +4,8 @@ each row change to the proxied exchange that made it."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import requests
 from zenpy import Zenpy
@@ -82,6 +84,7 @@ def test_agent_ui_through_the_proxy(sandbox, episode):
                            data={"email": env["ZENDESK_EMAIL"], "api_token": env["ZENDESK_API_TOKEN"]})
     assert tickets.status_code == 200 and tickets.url == f"{base}/agent/tickets"
     assert f'id="ticket-row-{DOUBLE["ticket"]}"' in tickets.text
-    page = browser.post(f"{base}/agent/tickets/{DOUBLE['ticket']}", data={"body": "Refunded.", "status": "solved"},
-                        timeout=30)
-    assert page.status_code == 200 and 'id="ticket-status">solved<' in page.text
+    token = re.search(r'name="csrf_token" value="(\w+)"', tickets.text).group(1)  # the session's CSRF token
+    page = browser.post(f"{base}/agent/tickets/{DOUBLE['ticket']}", timeout=30,
+                        data={"body": "Refunded.", "status": "solved", "csrf_token": token})
+    assert page.status_code == 200 and 'id="ticket-status" data-field="status">solved<' in page.text

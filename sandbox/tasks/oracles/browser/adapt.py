@@ -36,6 +36,14 @@ MAX_ROUNDS = 8
 EMAIL_VARS = {"helpdesk": "ZENDESK_EMAIL"}
 
 _PENDING = "() => !window.sandboxPending"
+_DISMISS = {"interstitial": "#sandbox-interstitial-button", "consent": "#sandbox-consent-accept"}
+_LOOK = """() => {
+  const shown = (s) => { const e = document.querySelector(s);
+    return !!e && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden"; };
+  return {login: !!document.querySelector("form#login-form"), confirm: shown("#sandbox-confirm"),
+          interstitial: shown("#sandbox-interstitial"), consent: shown("#sandbox-consent"),
+          pending: window.sandboxPending || 0};
+}"""
 
 
 def settle(page) -> bool:
@@ -43,22 +51,21 @@ def settle(page) -> bool:
     resubmit = False
     for _ in range(MAX_ROUNDS):
         page.wait_for_load_state("load")
-        if _sent_to_sign_in(page):
-            sign_in(page)
+        seen = page.evaluate(_LOOK)  # one round trip for everything a clean page needs checked
+        if seen["login"] and parse_qs(urlsplit(page.url).query).get("next"):
+            sign_in(page)  # sent to sign in (it carries ?next=), not gone there on purpose
             resubmit = True
             continue
-        if _visible(page, "#sandbox-confirm"):
+        if seen["confirm"]:
             with page.expect_navigation(wait_until="load"):
                 page.locator("#sandbox-confirm-ok").click()
             continue
-        acted = False
-        for overlay, button in (("#sandbox-interstitial", "#sandbox-interstitial-button"),
-                                ("#sandbox-consent", "#sandbox-consent-accept")):
-            if _visible(page, overlay):
-                page.locator(button).click()
-                acted = True
-        page.wait_for_function(_PENDING, timeout=SETTLE_TIMEOUT_MS)
-        if not acted:
+        for overlay in ("interstitial", "consent"):
+            if seen[overlay]:
+                page.locator(_DISMISS[overlay]).click()
+        if seen["pending"]:
+            page.wait_for_function(_PENDING, timeout=SETTLE_TIMEOUT_MS)
+        if not (seen["interstitial"] or seen["consent"]):
             return resubmit
     raise RuntimeError(f"settle: the page {page.url} still shows a nuisance after {MAX_ROUNDS} rounds")
 
@@ -85,13 +92,3 @@ def service_of(host: str) -> str | None:
     from services import all_services
 
     return next((spec.id for spec in all_services() if any(fnmatch.fnmatchcase(host, h) for h in spec.hosts)), None)
-
-
-def _sent_to_sign_in(page) -> bool:
-    """On a sign-in form because a page sent us there (it carries ?next=), not because we went."""
-    return bool(parse_qs(urlsplit(page.url).query).get("next")) and page.locator("form#login-form").count() > 0
-
-
-def _visible(page, selector: str) -> bool:
-    found = page.locator(selector)
-    return found.count() > 0 and found.first.is_visible()
