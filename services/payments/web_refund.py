@@ -73,6 +73,13 @@ def _refund_params(charge_id: str, currency: str) -> dict[str, object]:
     return data
 
 
+@bp.get("/test/payments/<charge_id>/refund")
+def refund_form(charge_id: str) -> Response:
+    """The form's own URL, fetched: after signing in again mid-form (`next` is where the POST went),
+    the browser lands back on the charge page and its refund form."""
+    return redirect(f"/test/payments/{quote(charge_id)}", code=303)
+
+
 @bp.post("/test/payments/<charge_id>/refund")
 def refund(charge_id: str) -> Response:
     """Refund a charge in full or in part, with a reason and optional metadata."""

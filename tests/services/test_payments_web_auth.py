@@ -57,6 +57,18 @@ def test_wrong_or_missing_key_is_a_401_page(dashboard):
     assert forged.get("/test/payments", base_url=DASHBOARD).status_code == 303
 
 
+def test_a_form_posted_without_a_session_comes_back_to_its_page_after_sign_in(dashboard, dash_episode):
+    charge = fx.DOUBLE["duplicate_charge"]
+    lost = dashboard.browser().post(f"/test/payments/{charge}/refund", data={"reason": "duplicate"},
+                                    base_url=DASHBOARD)
+    assert lost.status_code == 303 and lost.headers["Location"] == f"/login?next=%2Ftest%2Fpayments%2F{charge}%2Frefund"
+    browser = dashboard.browser()
+    back = browser.post("/login", base_url=DASHBOARD, data={"api_token": dash_episode.api_keys["payments"],
+                                                            "next": f"/test/payments/{charge}/refund"})
+    landing = browser.get(back.headers["Location"], base_url=DASHBOARD)
+    assert landing.status_code == 303 and landing.headers["Location"] == f"/test/payments/{charge}"
+
+
 def test_a_finished_episode_signs_the_browser_out(dashboard):
     episode = dashboard.episode()
     browser = dashboard.signed_in(episode)

@@ -16,24 +16,13 @@ from sandbox.run.supervisor import running_service
 from sandbox.tasks.oracles.browser import stripe as dashboard
 from sandbox.world import world
 from tests.proxy.conftest import running_proxy
+from tests.proxy.test_faults_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DOUBLE = world(7).facts["double_charge"]
-PROFILE = """name: rename-interstitial
-seed: 1
-rules:
-  - name: notice
-    match: {service: payments, method: GET, path: "/test/payments/*", nth: 1}
-    action: {kind: html, ops: [{interstitial: {title: Review our updated terms, button: Accept and continue}}]}
-  - name: renamed-refund
-    match: {service: payments, method: GET, path: "/test/payments/*"}
-    action: {kind: html, ops: [{rename: {selector: "#refund-submit", to: Issue refund}}]}
-"""
+PROFILE = Path(__file__).resolve().parents[1] / "fixtures" / "faults" / "payments-ui.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -100,10 +89,10 @@ def test_sign_in_find_the_duplicate_and_refund_it_in_chromium(payments, browser)
 
     made = dashboard.refund(page, duplicate["id"], reason="duplicate", metadata={"order_id": DOUBLE["order_id"]})
     assert (made["amount"], made["reason"], made["status"]) == (DOUBLE["amount"], "duplicate", "succeeded")
+    assert made["id"] in page.locator("#notice").inner_text()  # the page the form returned to
+    shot(page, "refunded")
     after = dashboard.charge(page, duplicate["id"])
     assert (after["refunded"], after["amount_refunded"]) == (True, DOUBLE["amount"])
-    page.goto(f"https://dashboard.stripe.com/test/payments/{duplicate['id']}?notice=Refunded")
-    shot(page, "refunded")
     page.context.close()
 
     with store.ledger(episode.id) as ledger:
@@ -117,23 +106,21 @@ def test_sign_in_find_the_duplicate_and_refund_it_in_chromium(payments, browser)
     assert exchanges[refund_rows[0]["exchange_id"]]["path"] == f"/test/payments/{duplicate['id']}/refund"
 
 
-def test_renamed_button_and_interstitial_still_refund_by_id(payments, browser, tmp_path):
+def test_renamed_button_and_interstitial_still_refund_by_id(payments, browser):
     proxy, store = payments
-    profile = tmp_path / "rename-interstitial.yaml"
-    profile.write_text(PROFILE)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SANDBOX_SERVICES", "payments")
-        episode = store.create(7, faults=str(profile))
+        episode = store.create(7, faults=str(PROFILE))
     page = new_page(browser, proxy, episode)
     dashboard.sign_in(page, episode.api_keys["payments"])
     page.goto(f"https://dashboard.stripe.com/test/payments/{DOUBLE['duplicate_charge']}")
     overlay = page.locator("#sandbox-interstitial")
     assert overlay.is_visible() and "Review our updated terms" in overlay.inner_text()
-    shot(page, "charge-rename-interstitial")
+    shot(page, "charge-payments-ui")  # <page>-<profile>: the notice covers the page
     page.get_by_role("button", name="Accept and continue").click()
     assert page.locator("#refund-submit").inner_text() == "Issue refund"
     assert page.get_by_role("button", name="Refund", exact=True).count() == 0
-    shot(page, "charge-rename")
+    shot(page, "charge-dismissed-payments-ui")  # notice accepted: the renamed button
 
     made = dashboard.refund(page, DOUBLE["duplicate_charge"], reason="duplicate")
     assert made["amount"] == DOUBLE["amount"]

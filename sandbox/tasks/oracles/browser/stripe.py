@@ -120,7 +120,8 @@ def charge(page, charge_id: str) -> dict[str, Any]:
 def refund(page, charge_id: str, reason: str = "", amount: str = "",
            metadata: dict[str, str] | None = None) -> dict[str, Any]:
     """Refund `charge_id` through its refund form (all that is left unless `amount`, in major units
-    such as "12.50"), and return the refund it made. Accepts the confirmation dialog if one asks."""
+    such as "12.50"), and return the refund it made, read from the charge page the form returns to
+    (where `#notice` says what happened). Accepts the confirmation dialog if one asks."""
     _open(page, f"/test/payments/{quote(charge_id)}")
     before = {r["id"] for r in _rows(page, "refunds-table")}
     if amount:
@@ -139,7 +140,9 @@ def refund(page, charge_id: str, reason: str = "", amount: str = "",
     settle(page)
     if page.locator("#form-error").count():
         raise RuntimeError(f"refund of {charge_id} refused: {page.locator('#form-error').inner_text()}")
-    made = [r for r in charge(page, charge_id)["refunds"] if r["id"] not in before]
+    if page.url.partition("?")[0] != f"{DASHBOARD}/test/payments/{quote(charge_id)}":
+        _open(page, f"/test/payments/{quote(charge_id)}")  # settle signed in again and landed elsewhere
+    made = [r for r in _rows(page, "refunds-table") if r["id"] not in before]
     if len(made) != 1:
         raise RuntimeError(f"refund of {charge_id}: expected one new refund on its page, found {len(made)}")
     return made[0]
