@@ -4,6 +4,7 @@
     POST /login                                    -> session cookie, 303 to `next` or the channel list
     POST /logout
     GET  /client/<team>                            channels the bot can see (?q= search, paging)
+    GET  /client/<team>/users/<user>               a person's profile (users.info)
     GET  /client/<team>/<channel>                  history, newest last; page 2 is older (paging)
     POST /client/<team>/<channel>                  post a message (chat.postMessage's code path)
     GET  /client/<team>/<channel>/thread/<ts>      a thread: its root, then its replies
@@ -23,7 +24,7 @@ from typing import Any
 from flask import Blueprint, Response, g, redirect, render_template, request, session
 from werkzeug.wrappers import Response as BaseResponse
 
-from services.chat import chat, reactions, web_views
+from services.chat import chat, objects, reactions, web_views
 from services.chat.conversations import TOP_LEVEL
 from services.chat.errors import SlackError
 from services.chat.params import Args
@@ -132,6 +133,19 @@ def channel_list(team_id: str) -> Response:
         f" WHERE {where} ORDER BY name LIMIT ? OFFSET ?", (*params, paging.per_page, paging.offset)).fetchall()
     shown = [{**dict(r), "is_member": is_member(r["id"])} for r in rows]
     return _render("channels.html", channels=shown, paging=paging, path=request.path)
+
+
+# -- people -------------------------------------------------------------------------------------
+
+
+@bp.get("/client/<team_id>/users/<user_id>")
+def user_profile(team_id: str, user_id: str) -> Response:
+    """A person's profile (what users.info answers): names, title, work email, time zone."""
+    _team(team_id)
+    row = g.db.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
+    if row is None:
+        raise WebError(404, f"There is no user {user_id[:40]} in this workspace.")
+    return _render("user.html", person=objects.user(row))
 
 
 # -- history and posting ------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """What the web client shows of messages: Slack's message objects (services/chat/objects.py, the
 ones the Web API answers) plus author names, readable times and mentions rendered as names.
 
-Text is escaped; only Slack's own markup becomes HTML: `<@U123>` a mention showing the person's
-real name (the id kept in `data-user-id`), `<#C123|name>` a channel, `<https://...|label>` a link.
+Text is escaped and shown as stored; only Slack's own markup becomes HTML: `<@U123>` a mention
+showing the person's real name (the id kept in `data-user-id`, linked to their profile page),
+`<#C123|name>` a channel, `<https://...|label>` a link.
 """
 
 from __future__ import annotations
@@ -34,30 +35,30 @@ def user_names() -> dict[str, str]:
     return names
 
 
-def _slack_unescape(text: str) -> str:
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
 def render_text(text: str) -> Markup:
-    """Slack message text as safe HTML, mentions shown by name."""
-    names = user_names()
+    """Slack message text as safe HTML, mentions shown by name and linked to the person's profile.
+    Every piece of markup keeps its source in `data-slack`, so a reader can put the text back
+    together exactly as the Web API answers it."""
+    names, team = user_names(), workspace().id
     out: list[str] = []
     last = 0
     for match in _MARKUP.finditer(text):
-        out.append(html.escape(_slack_unescape(text[last:match.start()])))
+        out.append(html.escape(text[last:match.start()]))
         target, label = match.group(1), match.group(2)
+        source = html.escape(match.group(0), quote=True)
         if target.startswith("@"):
             user = target[1:]
-            name = names.get(user, label or user)
-            out.append(f'<span class="mention" data-user-id="{user}">@{html.escape(name)}</span>')
+            name = html.escape(names.get(user, label or user))
+            out.append(f'<a class="mention" href="/client/{team}/users/{user}" data-user-id="{user}"'
+                       f' data-slack="{source}">@{name}</a>')
         elif target.startswith("#"):
-            out.append(f'<span class="channel-mention" data-channel-id="{target[1:]}">#'
+            out.append(f'<span class="channel-mention" data-channel-id="{target[1:]}" data-slack="{source}">#'
                        f"{html.escape(label or target[1:])}</span>")
         else:
             href = html.escape(target, quote=True)
-            out.append(f'<a href="{href}" rel="noreferrer">{html.escape(label or target)}</a>')
+            out.append(f'<a href="{href}" rel="noreferrer" data-slack="{source}">{html.escape(label or target)}</a>')
         last = match.end()
-    out.append(html.escape(_slack_unescape(text[last:])))
+    out.append(html.escape(text[last:]))
     return Markup("".join(out))
 
 

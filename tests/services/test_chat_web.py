@@ -111,6 +111,8 @@ def test_sign_in_with_the_bot_token_and_come_back_to_the_page_asked_for(fake):
     assert re.search(r'id="actor">[^<]+<', page) and 'aria-label="Main"' in page
     signed_out = browser.post("/logout", base_url=WEB, data={"csrf_token": csrf(page)})
     assert signed_out.status_code == 303 and browser.get(landing, base_url=WEB).status_code == 303
+    with Ledger(fake.home.ledger_path(episode.id)) as ledger:  # neither the form nor the cookie leaks it
+        assert token not in json.dumps(ledger.exchanges(), default=str)
 
 
 def test_a_forged_or_finished_session_signs_in_again(fake):
@@ -217,7 +219,11 @@ def test_thread_page_shows_root_and_replies_with_mentions_by_name(fake):
     mentioned = re.findall(r"<@(U\w+)>", " ".join(m["text"] for m in replies))
     names = {u: fake.api(episode, "users.info", user=u)["user"]["real_name"] for u in mentioned}
     for user, name in names.items():
-        assert f'<span class="mention" data-user-id="{user}">@{name}</span>' in page
+        assert re.search(rf'<a class="mention" href="/client/T\w+/users/{user}" data-user-id="{user}"'
+                         rf' data-slack="&lt;@{user}&gt;">@{re.escape(name)}</a>', page)
+        profile = text(browser.get(href.rsplit("/", 1)[0] + f"/users/{user}", base_url=WEB))
+        assert f'<dd data-field="real_name">{name}</dd>' in profile and 'id="user-details"' in profile
+    assert browser.get(href.rsplit("/", 1)[0] + "/users/U0NOBODY", base_url=WEB).status_code == 404
     reply_page = browser.get(f"{href}/thread/{replies[1]['ts']}", base_url=WEB)
     assert reply_page.headers["Location"].endswith(f"/thread/{triage['ts']}")
 

@@ -6,16 +6,17 @@ screenshots of docs/screenshots/chat-*.png are taken here."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.home import Home
 from sandbox.run.supervisor import running_service
 from sandbox.tasks.oracles.browser import slack
+from sandbox.tasks.oracles.triage_from_chat import LINE
 from tests.proxy.conftest import running_proxy
 
 pytestmark = pytest.mark.slow
@@ -24,8 +25,6 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run"]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-# What the triage oracle reads in a reply: "#8 (title) is a *bug*, assign it to @Real Name".
-ASK = re.compile(r"#(\d+) \(.*?\) is an? \*([\w-]+)\*, assign it to @")
 
 PROFILE = """name: chat-ui
 seed: 1
@@ -85,6 +84,17 @@ def shoot(page, name: str) -> None:
     assert (SHOTS / f"chat-{name}.png").stat().st_size < 200_000
 
 
+def api(home: Home, proxy, episode: Episode, method: str, **params: str) -> dict:
+    """The Web API through the same proxy, to compare what the pages show with what it answers."""
+    through = f"http://{episode.id}:{episode.token}@127.0.0.1:{proxy.port}"
+    answer = requests.get(f"https://slack.com/api/{method}", params=params, timeout=30,
+                          headers={"Authorization": f"Bearer {episode.api_keys['chat']}"},
+                          proxies={"https": through}, verify=str(home.ca_cert))
+    body = answer.json()
+    assert body["ok"] is True, body
+    return body
+
+
 def triage_thread(page) -> tuple[str, dict, list[dict]]:
     engineering = slack.channel_id(page, "engineering")
     root = next(m for m in slack.history(page, engineering) if m["text"].startswith("Triage for "))
@@ -103,20 +113,27 @@ def test_chromium_reads_the_triage_thread_replies_and_reacts_through_the_proxy(c
     assert team.startswith("T") and page.locator("#actor").inner_text()
     shoot(page, "channels")
     engineering, root, thread = triage_thread(page)
-    asks = [(*ASK.search(m["text"]).groups(), m["mentions"]) for m in thread[1:] if ASK.search(m["text"])]
-    assert asks and thread[0]["ts"] == root["ts"] and root["reply_count"] == len(thread) - 1
-    for _, _, mentions in asks:  # the assignee by id and by the real name the page shows
-        assert len(mentions) == 1 and mentions[0]["id"].startswith("U") and " " in mentions[0]["name"]
+    # What the triage oracle reads, read through the pages exactly as the Web API answers it.
+    replies = api(home, proxy, episode, "conversations.replies", channel=engineering, ts=root["ts"])["messages"]
+    assert [(m["ts"], m["user"], m["text"]) for m in thread] == [(m["ts"], m["user"], m["text"]) for m in replies]
+    asks = [LINE.search(m["text"]).groups() for m in thread if LINE.search(m["text"])]
+    assert asks and root["reply_count"] == len(thread) - 1
+    for _, _, user_id in asks:  # the assignee's profile, and the name the mention shows
+        person = slack.user(page, user_id)
+        info = api(home, proxy, episode, "users.info", user=user_id)["user"]
+        assert (person["id"], person["real_name"], person["email"]) == (user_id, info["real_name"],
+                                                                         info["profile"]["email"])
+        assert {"id": user_id, "name": person["real_name"]} in [m for r in thread for m in r["mentions"]]
     page.goto(f"{slack.WEB}/client/{team}/{engineering}")
     shoot(page, "channel")
 
-    slack.post_message(page, engineering, "Done: " + "; ".join(f"#{n} → {label}" for n, label, _ in asks),
-                       thread_ts=root["ts"])
+    slack.post_message(page, engineering, "Done: " + "; ".join(f"#{n} → {label}" for n, label, _ in asks)
+                       + " (thanks <@" + asks[0][2] + ">)", thread_ts=root["ts"])
     slack.add_reaction(page, engineering, root["ts"], "eyes")
     slack.add_reaction(page, engineering, root["ts"], "white_check_mark")
     slack.remove_reaction(page, engineering, root["ts"], "eyes")
     after = slack.replies(page, engineering, root["ts"])
-    assert after[-1]["text"].startswith("Done: #") and after[-1]["user"].startswith("U")
+    assert after[-1]["text"].startswith("Done: #") and after[-1]["text"].endswith(f"(thanks <@{asks[0][2]}>)")
     assert after[0]["reactions"] == {"white_check_mark": 1}
     page.goto(f"{slack.WEB}/client/{team}/{engineering}/thread/{root['ts']}")
     shoot(page, "thread")
@@ -127,7 +144,7 @@ def test_chromium_reads_the_triage_thread_replies_and_reacts_through_the_proxy(c
         exchanges = ledger.exchanges()
     assert changes == [("messages", "insert"), ("reactions", "insert"), ("reactions", "insert"),
                        ("reactions", "delete")]
-    assert {(e["host"], e["service"]) for e in exchanges} == {("app.slack.com", "chat")}
+    assert {(e["host"], e["service"]) for e in exchanges} == {("app.slack.com", "chat"), ("slack.com", "chat")}
     assert not [e["path"] for e in exchanges if e["path"] == "/favicon.ico" or (e["status"] or 0) >= 400]
 
 

@@ -13,8 +13,9 @@ Lists are read by following `#next-page`, never by computing offsets; elements a
 form post `settle(page)` clears what the nuisance put in the way (banners, interstitials, a
 session expiry).
 
-A message is a dict like the Web API's: ts, user, author (the name shown), text (as shown, a
-mention as "@Real Name"), mentions ([{"id": "U...", "name": ...}]), reply_count, reactions
+A message is a dict like the Web API's: ts, user, text (as the API answers it: a mention is
+"<@U123>"), plus what the page shows: author (the poster's name), shown (the text as displayed, a
+mention as "@Real Name"), mentions ([{"id": "U...", "name": ...}]); and reply_count, reactions
 ({name: count}), subtype.
 """
 
@@ -29,32 +30,43 @@ from sandbox.tasks.oracles.browser.adapt import settle
 WEB = "https://app.slack.com"
 PER_PAGE = 100  # the most a page shows: fewer pages to follow
 
-# Run in the page over each message row: what a message dict holds.
-_READ_ROWS = """rows => rows.map(row => ({
+# Run in the page: a message's text as the Web API answers it (each piece of markup the page
+# shows by name keeps its source in data-slack: "<@U123>"), and as shown.
+_TEXT = """const slackText = el => [...el.childNodes].map(
+    n => n.nodeType === 1 && n.dataset.slack ? n.dataset.slack : n.textContent).join("").trim();
+const mentions = el => [...el.querySelectorAll(".mention")].map(
+    m => ({id: m.dataset.userId, name: m.textContent.trim().replace(/^@/, "")}));
+const reactions = el => Object.fromEntries([...el.querySelectorAll(".reaction")].map(
+    r => [r.dataset.name, parseInt(r.dataset.count, 10)]));"""
+
+_READ_ROWS = f"""rows => {{ {_TEXT}
+  return rows.map(row => ({{
     ts: row.dataset.id,
     user: row.dataset.user || "",
     subtype: row.dataset.subtype || "",
-    author: (row.querySelector(".author") || {}).textContent?.trim() || "",
-    text: (row.querySelector(".message-text") || {}).textContent?.trim() || "",
-    mentions: [...row.querySelectorAll(".message-text .mention")].map(
-        m => ({id: m.dataset.userId, name: m.textContent.trim().replace(/^@/, "")})),
-    reply_count: parseInt((row.querySelector(".reply-count") || {dataset: {}}).dataset.count || "0", 10),
-    reactions: Object.fromEntries([...row.querySelectorAll(".reaction")].map(
-        r => [r.dataset.name, parseInt(r.dataset.count, 10)])),
-}))"""
+    author: row.querySelector(".author").textContent.trim(),
+    text: slackText(row.querySelector(".message-text")),
+    shown: row.querySelector(".message-text").textContent.trim(),
+    mentions: mentions(row.querySelector(".message-text")),
+    reply_count: parseInt(row.querySelector(".reply-count").dataset.count || "0", 10),
+    reactions: reactions(row),
+  }}));
+}}"""
 
-_READ_ROOT = """dl => ({
+_READ_ROOT = f"""dl => {{ {_TEXT}
+  const field = name => dl.querySelector(`[data-field="${{name}}"]`);
+  return {{
     ts: dl.dataset.ts,
-    user: dl.querySelector('[data-field="author"]').dataset.userId || "",
+    user: field("author").dataset.userId || "",
     subtype: "",
-    author: dl.querySelector('[data-field="author"]').textContent.trim(),
-    text: dl.querySelector('[data-field="text"]').textContent.trim(),
-    mentions: [...dl.querySelectorAll('[data-field="text"] .mention')].map(
-        m => ({id: m.dataset.userId, name: m.textContent.trim().replace(/^@/, "")})),
-    reply_count: parseInt(dl.querySelector('[data-field="reply_count"]').textContent.trim() || "0", 10),
-    reactions: Object.fromEntries([...dl.querySelectorAll(".reaction")].map(
-        r => [r.dataset.name, parseInt(r.dataset.count, 10)])),
-})"""
+    author: field("author").textContent.trim(),
+    text: slackText(field("text")),
+    shown: field("text").textContent.trim(),
+    mentions: mentions(field("text")),
+    reply_count: parseInt(field("reply_count").textContent.trim() || "0", 10),
+    reactions: reactions(field("reactions")),
+  }};
+}}"""
 
 
 class SlackPageError(RuntimeError):
@@ -153,6 +165,20 @@ def replies(page: Any, channel: str, ts: str) -> list[dict[str, Any]]:
             found.append(shown.locator("#message-details").evaluate(_READ_ROOT))
         found += shown.locator("#replies-table tbody tr").evaluate_all(_READ_ROWS)
     return found
+
+
+thread = replies  # the name the browser oracles read a thread by
+
+
+def user(page: Any, user_id: str) -> dict[str, Any]:
+    """A person's profile (users.info's `user`): id, name, real_name, display_name, title, email,
+    tz, is_bot, deleted."""
+    _goto(page, f"{WEB}/client/{_team(page)}/users/{user_id}")
+    _check(page, f"open the profile of {user_id}")
+    found = page.locator("#user-details").evaluate(
+        """dl => Object.fromEntries([...dl.querySelectorAll("dd[data-field]")].map(
+            dd => [dd.dataset.field, dd.textContent.trim()]))""")
+    return {**found, "is_bot": found.get("is_bot") == "yes", "deleted": found.get("deleted") == "yes"}
 
 
 def post_message(page: Any, channel: str, text: str, thread_ts: str | None = None,
