@@ -14,7 +14,8 @@ from sandbox.clock import EPISODE_START, episode_time
 HOSTS = ("api.github.com",)
 API_VERSION = "2022-11-28"
 DOCS = "https://docs.github.com/rest"
-WEB = "https://github.com"  # html_url: GitHub's web pages, which no API client follows
+WEB_HOST = "github.com"  # GitHub's web pages: html_url links there, and the web_*.py pages answer there
+WEB = f"https://{WEB_HOST}"
 RATE_LIMIT = 5000  # an authenticated token's hourly quota
 ANONYMOUS_RATE_LIMIT = 60
 
@@ -34,6 +35,11 @@ def docs(page: str) -> Callable[[F], F]:
 def docs_url() -> str:
     view = current_app.view_functions.get(request.endpoint or "")
     return getattr(view, "docs_page", DOCS)
+
+
+def is_web_host(host: str) -> bool:
+    """Whether a Host header (with or without a port) names GitHub's web pages, not its API."""
+    return host.split(":")[0].lower() == WEB_HOST
 
 
 def api_base() -> str:
@@ -89,8 +95,9 @@ def rate_limit_state() -> dict[str, str]:
 
 
 def add_github_headers(response: Response) -> Response:
-    """The headers every GitHub answer carries (PyGithub reads the rate limit from them)."""
-    if request.path.startswith("/_sandbox/"):
+    """The headers every GitHub API answer carries (PyGithub reads the rate limit from them); github.com's
+    pages set their own (web_session.web_headers)."""
+    if request.path.startswith("/_sandbox/") or is_web_host(request.host):
         return response
     headers = response.headers
     for name, value in rate_limit_state().items():

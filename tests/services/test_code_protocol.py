@@ -121,7 +121,9 @@ def test_vendor_error_for_faults():
 
 
 def test_service_spec_hooks():
-    assert SERVICE.hosts == ("api.github.com", "api.githubcopilot.com") and SERVICE.key_prefix == "ghp_"  # REST, MCP
+    # REST, web pages, MCP
+    assert SERVICE.hosts == ("api.github.com", "github.com", "api.githubcopilot.com") and SERVICE.key_prefix == "ghp_"
+    assert SERVICE.web_login(W) == "https://github.com/login"
     assert SERVICE.env_vars == ("GITHUB_TOKEN", "GH_TOKEN")
     assert SERVICE.agent_env(W) == {"GITHUB_ORG": ORG, "GH_PROMPT_DISABLED": "1", "GH_NO_UPDATE_NOTIFIER": "1"}
     assert SERVICE.auth_headers("ghp_x", W)["Authorization"] == "token ghp_x"
