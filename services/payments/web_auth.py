@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, Request, Response, current_app, g, redirect, render_template, request, session
 
+from sandbox.world import world
 from services.common.binding import AuthFailure
 from services.payments.auth import masked
 from services.payments.errors import error_response, unrecognized_url
@@ -137,9 +138,12 @@ def keep_hosts_apart() -> Response | None:
 
 
 def actor() -> str | None:
-    """Who the pages say is signed in: the account's test mode and the masked key."""
-    key = session.get(SESSION_KEY) if g.get("episode") is not None else None
-    return f"Test mode · {masked(key)}" if key else None
+    """Who the pages say is signed in: the world's company (the Stripe account) in test mode. Not the
+    key, masked or not: it differs per episode, and the pages of one seed should read alike."""
+    episode = g.get("episode")
+    if episode is None or not session.get(SESSION_KEY):
+        return None
+    return f"{world(episode.seed).facts['company']['name']} · Test mode"
 
 
 @bp.get(LOGIN_PATH)

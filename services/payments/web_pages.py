@@ -12,12 +12,14 @@ oracles (sandbox/tasks/oracles/browser/stripe.py) and the UI-nuisance rules refe
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, g, render_template, request
+from werkzeug.exceptions import HTTPException
 
 from services.payments.errors import StripeError
 from services.payments.money import ZERO_DECIMAL, format_amount
@@ -26,6 +28,7 @@ from services.payments.web_auth import actor, csrf_token
 from services.payments.web_lists import BadListParameter, money_term, paged
 
 bp = Blueprint("web_pages", __name__)
+log = logging.getLogger(__name__)
 
 REASONS = (("duplicate", "Duplicate"), ("fraudulent", "Fraudulent"), ("requested_by_customer", "Requested by customer"))
 
@@ -44,10 +47,19 @@ def _stripe_error(error: StripeError) -> Response:
     return page("error.html", error.status, status=error.status, message=error.message)
 
 
+def _bug(error: Exception) -> Response:
+    if isinstance(error, HTTPException):  # a body too large, a form that does not parse: say so, as a page
+        return page("error.html", error.code or 400, status=error.code, message=error.description)
+    log.exception("payments dashboard: unhandled error on %s %s", request.method, request.path)
+    return page("error.html", 500, status=500,
+                message=f"An unknown error occurred in the payments sandbox ({type(error).__name__}).")
+
+
 def html_errors(blueprint: Blueprint) -> None:
-    """A page's errors (no such charge, a bad ?per_page=) as dashboard pages, not the API's JSON."""
+    """A page's errors (no such charge, a bad ?per_page=, a bug) as dashboard pages, not the API's JSON."""
     blueprint.register_error_handler(BadListParameter, _bad_list_parameter)
     blueprint.register_error_handler(StripeError, _stripe_error)
+    blueprint.register_error_handler(Exception, _bug)
 
 
 html_errors(bp)

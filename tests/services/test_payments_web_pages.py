@@ -98,3 +98,9 @@ def test_customers_search_by_email_and_name_and_the_customer_page(browser):
     page = get(browser, f"/test/customers/{DOUBLE['customer']}")
     assert (field(page, "email"), field(page, "name")) == (DOUBLE["customer_email"], DOUBLE["customer_name"])
     assert ORDER_CHARGES <= set(row_ids(page)) and 'id="payments-table"' in page
+
+
+def test_a_form_too_large_is_a_413_page_not_json(browser):
+    answer = browser.post(f"/test/payments/{DOUBLE['duplicate_charge']}/refund", base_url=DASHBOARD,
+                          data={"metadata": "x" * (1024 * 1024 + 1)})
+    assert answer.status_code == 413 and answer.mimetype == "text/html"
