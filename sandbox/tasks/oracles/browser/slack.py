@@ -94,12 +94,14 @@ def _check(page: Any, what: str) -> None:
             raise SlackPageError(f"{what}: {page.locator(selector).first.inner_text().strip()}")
 
 
-def _submit(page: Any, button: str, what: str) -> None:
-    """Click a form's submit button and wait for the page it leads to."""
+def _submit(page: Any, button: str, what: str) -> bool:
+    """Click a form's submit button and wait for the page it leads to; True when the session had
+    expired (settle signed in again): nothing was written and the form must be posted again."""
     with page.expect_navigation():
         page.locator(button).click()
-    settle(page)
+    expired = bool(settle(page))
     _check(page, what)
+    return expired
 
 
 def sign_in(page: Any, token: str, login_url: str = f"{WEB}/login") -> str:
@@ -184,16 +186,19 @@ def user(page: Any, user_id: str) -> dict[str, Any]:
 def post_message(page: Any, channel: str, text: str, thread_ts: str | None = None,
                  broadcast: bool = False) -> None:
     """chat.postMessage: to the channel, or with `thread_ts` as a reply in that thread."""
-    if thread_ts is None:
-        _goto(page, _channel_url(page, channel))
-        page.locator("#message-text").fill(text)
-        _submit(page, "#post-message", f"post to {channel}")
-        return
-    _goto(page, f"{_channel_url(page, channel)}/thread/{thread_ts}")
-    page.locator("#reply-text").fill(text)
-    if broadcast:
-        page.locator("#reply-broadcast").check()
-    _submit(page, "#post-reply", f"reply in thread {thread_ts}")
+    for _ in range(2):  # posted again once if the session had expired
+        if thread_ts is None:
+            _goto(page, _channel_url(page, channel))
+            page.locator("#message-text").fill(text)
+            expired = _submit(page, "#post-message", f"post to {channel}")
+        else:
+            _goto(page, f"{_channel_url(page, channel)}/thread/{thread_ts}")
+            page.locator("#reply-text").fill(text)
+            if broadcast:
+                page.locator("#reply-broadcast").check()
+            expired = _submit(page, "#post-reply", f"reply in thread {thread_ts}")
+        if not expired:
+            return
 
 
 def _react(page: Any, channel: str, ts: str, name: str, button: str) -> None:
