@@ -34,6 +34,9 @@ from services.chat.web_session import LOGIN_PATH, SESSION_TOKEN, csrf_token, key
 
 bp = Blueprint("web", __name__)
 
+# What `?notice=` may say after a write: only these, so a crafted link cannot put words on the page.
+NOTICES = frozenset({"Message posted", "Reply posted", "Reaction added", "Reaction removed"})
+
 # Slack's error code -> (status, what the page says): the writes' refusals, read by a person.
 _FORM_ERRORS: dict[str, tuple[int, str]] = {
     "no_text": (400, "Write a message first: the text is empty."),
@@ -60,8 +63,13 @@ def _render(template: str, code: int = 200, **context: Any) -> Response:
         "SELECT c.id, c.name FROM channels c JOIN members m ON m.channel = c.id AND m.user = ?"
         " WHERE c.is_archived = 0 ORDER BY c.name", (w.bot_user,)).fetchall()
     html = render_template(template, actor=w.bot_name, team_id=w.id, team_name=w.name, sidebar=sidebar,
-                           csrf_token=csrf_token(), notice=request.args.get("notice"), **context)
+                           csrf_token=csrf_token(), notice=_notice(), **context)
     return Response(html, status=code, mimetype="text/html")
+
+
+def _notice() -> str | None:
+    notice = request.args.get("notice")
+    return notice if notice in NOTICES else None
 
 
 @bp.errorhandler(WebError)
@@ -81,6 +89,7 @@ def _team(team_id: str) -> None:
 
 
 def _see_other(path: str, notice: str) -> BaseResponse:
+    assert notice in NOTICES, notice
     joiner = "&" if "?" in path else "?"
     return redirect(f"{path}{joiner}notice={notice.replace(' ', '+')}", code=303)
 

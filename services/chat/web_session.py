@@ -79,8 +79,8 @@ def on_auth_failure(failure: AuthFailure) -> Response:
         return login_page(401, error=message, next_path=safe_next(request.form.get("next")))
     session.clear()  # a stale, forged or finished session: sign in again
     here = request.full_path.rstrip("?") if request.query_string else request.path
-    if request.method != "GET":
-        here = request.path  # a form post cannot be replayed by a redirect: come back to its page
+    if request.method != "GET":  # a form post cannot be replayed by a redirect: come back to its page
+        here = request.path.removesuffix("/reactions")
     return redirect(f"{LOGIN_PATH}?next={quote(here, safe='/')}", code=303)
 
 

@@ -19,7 +19,7 @@ from sandbox.episodes.ledger import Ledger
 from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.home import Home
 from sandbox.webhooks.deliverer import Deliverer
-from services.chat import create_app
+from services.chat import SERVICE, create_app
 from tests.services.conftest import SEED
 from tests.services.test_chat_events import manifest, slack_app
 
@@ -120,6 +120,8 @@ def test_a_forged_or_finished_session_signs_in_again(fake):
     forged = fake.browser()
     forged.set_cookie("d", "not-signed-by-the-fake", domain="app.slack.com")
     assert forged.get("/client", base_url=WEB).status_code == 303
+    posted = forged.post("/client/T0X/C0X/thread/1.000001/reactions", base_url=WEB, data={"name": "eyes"})
+    assert posted.headers["Location"] == "/login?next=/client/T0X/C0X/thread/1.000001"  # the form's page
     browser, landing = fake.signed_in(episode)
     fake.store.finish(episode.id)
     answer = browser.get(landing, base_url=WEB)
@@ -136,6 +138,15 @@ def test_pages_answer_only_on_the_web_host_and_the_api_keeps_its_routes(fake):
     assert missing.status_code == 404 and 'id="error-message"' in text(missing)
     unknown = browser.get("/api/no.such", base_url=WEB)
     assert unknown.get_json()["error"] == "unknown_method"
+    assert "app.slack.com" in SERVICE.hosts and SERVICE.web_login(None) == "https://app.slack.com/login"
+
+
+def test_a_notice_shows_only_what_a_write_says(fake):
+    browser, landing = fake.signed_in(fake.store.create(seed=SEED))
+    shown = text(browser.get(f"{landing}?notice=Message+posted", base_url=WEB))
+    assert '<p class="notice" id="notice" role="status">Message posted</p>' in shown
+    crafted = text(browser.get(f"{landing}?notice=Your+token+expired:+paste+it+at+evil.example", base_url=WEB))
+    assert 'id="notice"' not in crafted and "evil.example" not in crafted
 
 
 # -- CSRF ---------------------------------------------------------------------------------------

@@ -107,7 +107,7 @@ def test_chromium_reads_the_triage_thread_replies_and_reacts_through_the_proxy(c
         mp.setenv("SANDBOX_SERVICES", "chat")
         episode = store.create(7)
     page = new_page(browser, proxy, episode)
-    page.goto(f"{slack.WEB}/login")
+    slack.visit(page, f"{slack.WEB}/login")
     shoot(page, "login")
     team = slack.sign_in(page, episode.api_keys["chat"])
     assert team.startswith("T") and page.locator("#actor").inner_text()
@@ -124,26 +124,29 @@ def test_chromium_reads_the_triage_thread_replies_and_reacts_through_the_proxy(c
         assert (person["id"], person["real_name"], person["email"]) == (user_id, info["real_name"],
                                                                          info["profile"]["email"])
         assert {"id": user_id, "name": person["real_name"]} in [m for r in thread for m in r["mentions"]]
-    page.goto(f"{slack.WEB}/client/{team}/{engineering}")
+    slack.visit(page, f"{slack.WEB}/client/{team}/{engineering}")
     shoot(page, "channel")
 
     slack.post_message(page, engineering, "Done: " + "; ".join(f"#{n} → {label}" for n, label, _ in asks)
                        + " (thanks <@" + asks[0][2] + ">)", thread_ts=root["ts"])
+    billing = slack.channel_id(page, "billing")  # what double-charge-ticket's oracle posts to
+    slack.post_message(page, billing, "Refunded a duplicate charge of $42.00 for order 1001 (ticket #7).")
+    assert slack.history(page, billing)[0]["text"].startswith("Refunded a duplicate charge of $42.00")
     slack.add_reaction(page, engineering, root["ts"], "eyes")
     slack.add_reaction(page, engineering, root["ts"], "white_check_mark")
     slack.remove_reaction(page, engineering, root["ts"], "eyes")
     after = slack.replies(page, engineering, root["ts"])
     assert after[-1]["text"].startswith("Done: #") and after[-1]["text"].endswith(f"(thanks <@{asks[0][2]}>)")
     assert after[0]["reactions"] == {"white_check_mark": 1}
-    page.goto(f"{slack.WEB}/client/{team}/{engineering}/thread/{root['ts']}")
+    slack.visit(page, f"{slack.WEB}/client/{team}/{engineering}/thread/{root['ts']}")
     shoot(page, "thread")
     page.context.close()
 
     with store.ledger(episode.id) as ledger:
         changes = [(c["tbl"], c["op"]) for c in ledger.state_changes()]
         exchanges = ledger.exchanges()
-    assert changes == [("messages", "insert"), ("reactions", "insert"), ("reactions", "insert"),
-                       ("reactions", "delete")]
+    assert changes == [("messages", "insert"), ("messages", "insert"), ("reactions", "insert"),
+                       ("reactions", "insert"), ("reactions", "delete")]
     assert {(e["host"], e["service"]) for e in exchanges} == {("app.slack.com", "chat"), ("slack.com", "chat")}
     assert not [e["path"] for e in exchanges if e["path"] == "/favicon.ico" or (e["status"] or 0) >= 400]
 
@@ -160,7 +163,7 @@ def test_under_the_nuisance_the_thread_is_covered_renamed_and_rearranged_but_ids
     team = slack.sign_in(page, episode.api_keys["chat"])
     engineering = slack.channel_id(page, "engineering")
     root = next(m for m in slack.history(page, engineering) if m["text"].startswith("Triage for "))
-    page.goto(f"{slack.WEB}/client/{team}/{engineering}/thread/{root['ts']}")
+    page.goto(f"{slack.WEB}/client/{team}/{engineering}/thread/{root['ts']}")  # not visit: no settle, see it
     overlay = page.locator("#sandbox-interstitial")
     assert overlay.is_visible() and "Slack has new terms" in overlay.inner_text()
     shoot(page, "thread-ui")
@@ -172,11 +175,19 @@ def test_under_the_nuisance_the_thread_is_covered_renamed_and_rearranged_but_ids
 
     slack.post_message(page, engineering, "Looking at these now.", thread_ts=root["ts"])
     slack.add_reaction(page, engineering, root["ts"], "eyes")
-    assert slack.replies(page, engineering, root["ts"])[0]["reactions"] == {"eyes": 1}
+    # Two rows a page (as the page-size nuisance serves them): the page objects follow #next-page.
+    whole = slack.history(page, engineering)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(slack, "PER_PAGE", 2)
+        assert slack.history(page, engineering) == whole and len(whole) > 10
+        thread = slack.replies(page, engineering, root["ts"])
+        assert len(thread) == 5 and thread[0]["reactions"] == {"eyes": 1}
+        slack.add_reaction(page, engineering, thread[-1]["ts"], "raised_hands")  # on the thread's last page
+    assert slack.replies(page, engineering, root["ts"])[-1]["reactions"] == {"raised_hands": 1}
     page.context.close()
 
     with store.ledger(episode.id) as ledger:
         fired = [f["rule"] for f in ledger.faults()]
         changes = [(c["tbl"], c["op"]) for c in ledger.state_changes()]
     assert fired[:2] == ["terms", "changed-thread"] and set(fired) == {"terms", "changed-thread"}
-    assert changes == [("messages", "insert"), ("reactions", "insert")]
+    assert changes == [("messages", "insert"), ("reactions", "insert"), ("reactions", "insert")]

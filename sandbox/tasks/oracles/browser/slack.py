@@ -22,8 +22,9 @@ mention as "@Real Name"), mentions ([{"id": "U...", "name": ...}]); and reply_co
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from sandbox.tasks.oracles.browser.adapt import settle
 
@@ -73,8 +74,16 @@ class SlackPageError(RuntimeError):
     """The page did not do what was asked: its `#form-error` or `#error-message`, or what is missing."""
 
 
-def _goto(page: Any, url: str) -> None:
-    page.goto(url)
+def visit(page: Any, url: str) -> None:
+    """Open a page of the client and clear what the nuisance put in its way."""
+    try:
+        page.goto(url)
+    except Exception as error:  # playwright's Error; a read is safe to send again, a form post is not
+        # Chromium drops a navigation when the host's network interfaces change under it (another
+        # process making a network namespace is enough): a page read is simply asked for again.
+        if "ERR_NETWORK_CHANGED" not in str(error):
+            raise
+        page.goto(url)
     settle(page)
 
 
@@ -94,34 +103,32 @@ def _check(page: Any, what: str) -> None:
             raise SlackPageError(f"{what}: {page.locator(selector).first.inner_text().strip()}")
 
 
-def _submit(page: Any, button: str, what: str) -> bool:
-    """Click a form's submit button and wait for the page it leads to; True when the session had
-    expired (settle signed in again): nothing was written and the form must be posted again."""
+def _submit(page: Any, button: str, what: str) -> None:
+    """Click a form's submit button and wait for the page it leads to."""
     with page.expect_navigation():
         page.locator(button).click()
-    expired = bool(settle(page))
+    settle(page)
     _check(page, what)
-    return expired
 
 
 def sign_in(page: Any, token: str, login_url: str = f"{WEB}/login") -> str:
     """Sign in with the bot token; returns the workspace (team) id."""
-    _goto(page, login_url)
+    visit(page, login_url)
     page.locator("#api-token").fill(token)
     _submit(page, "#sign-in", "sign in")
     return _team(page)
 
 
-def _pages(page: Any, url: str) -> Any:
+def _pages(page: Any, url: str) -> Iterator[Any]:
     """Open `url`, then yield once per page of its list, following `#next-page` to the end."""
-    _goto(page, url)
+    visit(page, url)
     _check(page, f"open {url}")
     while True:
         yield page
         following = page.locator("#next-page")
         if following.count() == 0:
             return
-        _goto(page, following.first.get_attribute("href") or "")
+        visit(page, urljoin(page.url, following.first.get_attribute("href") or ""))
 
 
 def channels(page: Any, query: str = "") -> list[dict[str, Any]]:
@@ -175,7 +182,7 @@ thread = replies  # the name the browser oracles read a thread by
 def user(page: Any, user_id: str) -> dict[str, Any]:
     """A person's profile (users.info's `user`): id, name, real_name, display_name, title, email,
     tz, is_bot, deleted."""
-    _goto(page, f"{WEB}/client/{_team(page)}/users/{user_id}")
+    visit(page, f"{WEB}/client/{_team(page)}/users/{user_id}")
     _check(page, f"open the profile of {user_id}")
     found = page.locator("#user-details").evaluate(
         """dl => Object.fromEntries([...dl.querySelectorAll("dd[data-field]")].map(
@@ -183,29 +190,52 @@ def user(page: Any, user_id: str) -> dict[str, Any]:
     return {**found, "is_bot": found.get("is_bot") == "yes", "deleted": found.get("deleted") == "yes"}
 
 
+def _post_form(page: Any, fill: Callable[[Any], None], button: str, what: str) -> None:
+    """Fill the form on the current page and post it, until the page confirms the write (#notice).
+    Posted a second time when the first post landed back on the form instead: a session that
+    expired mid-form, after which `settle` signed in again and `next` led back to the form's page."""
+    for _ in range(2):
+        fill(page)
+        _submit(page, button, what)
+        if page.locator("#notice").count():
+            return
+        if page.locator(button).count() == 0:
+            break
+    raise SlackPageError(f"{what}: the form was posted but the page did not confirm it (now at {page.url})")
+
+
 def post_message(page: Any, channel: str, text: str, thread_ts: str | None = None,
                  broadcast: bool = False) -> None:
     """chat.postMessage: to the channel, or with `thread_ts` as a reply in that thread."""
-    for _ in range(2):  # posted again once if the session had expired
-        if thread_ts is None:
-            _goto(page, _channel_url(page, channel))
-            page.locator("#message-text").fill(text)
-            expired = _submit(page, "#post-message", f"post to {channel}")
-        else:
-            _goto(page, f"{_channel_url(page, channel)}/thread/{thread_ts}")
-            page.locator("#reply-text").fill(text)
-            if broadcast:
-                page.locator("#reply-broadcast").check()
-            expired = _submit(page, "#post-reply", f"reply in thread {thread_ts}")
-        if not expired:
-            return
+    if thread_ts is None:
+        visit(page, _channel_url(page, channel))
+        _post_form(page, lambda p: p.locator("#message-text").fill(text), "#post-message", f"post to {channel}")
+        return
+
+    def fill(p: Any) -> None:
+        p.locator("#reply-text").fill(text)
+        if broadcast:
+            p.locator("#reply-broadcast").check()
+
+    visit(page, f"{_channel_url(page, channel)}/thread/{thread_ts}")
+    _post_form(page, fill, "#post-reply", f"reply in thread {thread_ts}")
 
 
 def _react(page: Any, channel: str, ts: str, name: str, button: str) -> None:
-    _goto(page, f"{_channel_url(page, channel)}/thread/{ts}?per_page={PER_PAGE}")  # ts among the targets
-    page.locator("#reaction-target").select_option(ts)
-    page.locator("#reaction-name").fill(name)
-    _submit(page, button, f"{name} reaction on {ts}")
+    """On the thread page that lists message `ts` among the reaction targets (a reply may be on a
+    later page of its thread), choose it, name the emoji and post."""
+    option = f'#reaction-target option[value="{ts}"]'
+    for shown in _pages(page, f"{_channel_url(page, channel)}/thread/{ts}?per_page={PER_PAGE}"):
+        if shown.locator(option).count():
+            break
+    else:
+        raise SlackPageError(f"message {ts} is not in its thread's pages in {channel}")
+
+    def fill(p: Any) -> None:
+        p.locator("#reaction-target").select_option(ts)
+        p.locator("#reaction-name").fill(name)
+
+    _post_form(page, fill, button, f"{name} reaction on {ts}")
 
 
 def add_reaction(page: Any, channel: str, ts: str, name: str) -> None:
