@@ -33,6 +33,7 @@ bench: $(STAMP)  ## measure; results land in bench/results/
 	$(BIN)/python bench/bench_graphql.py
 	$(BIN)/python bench/bench_routes.py
 	$(BIN)/python bench/bench_webhooks.py
+	$(BIN)/python bench/bench_web.py
 
 up: $(STAMP)
 	$(BIN)/sandbox up

@@ -24,6 +24,7 @@ or attribute in its text is left alone unparsed. The other operations insert tex
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass, field
@@ -175,8 +176,10 @@ class Compound:
         return True
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_selector(selector: str) -> tuple[Compound, ...]:
-    """`form .actions button#x` -> compounds, outermost first. ValueError if it is not one we read."""
+    """`form .actions button#x` -> compounds, outermost first. ValueError if it is not one we read.
+    Cached: a profile's few selectors are read on every page the proxy rewrites."""
     compounds = []
     for word in selector.split():
         found = _TAG.match(word)
@@ -243,8 +246,9 @@ class _Page:
     """The page as text, parsed into a tree only when an operation needs one."""
 
     def __init__(self, text: str) -> None:
-        self._text = text
+        self._text = self._original = text
         self._root: Element | None = None
+        self._lowered: bytes | None = None
 
     @property
     def text(self) -> str:
@@ -255,6 +259,15 @@ class _Page:
     @text.setter
     def text(self, value: str) -> None:
         self._text, self._root = value, None
+
+    def lowered(self) -> bytes:
+        """The page as it came, its ASCII in lower case (tag and attribute names are ASCII): made
+        once, as bytes, since str.lower() of 50 KB with any non-ASCII character costs ~0.6 ms. The
+        operations only add lower-case names, so the original answers "could it match?" for every
+        version of the page."""
+        if self._lowered is None:
+            self._lowered = self._original.encode("utf-8", "surrogatepass").lower()
+        return self._lowered
 
     @property
     def root(self) -> Element:
@@ -274,7 +287,7 @@ def apply(ops: tuple[dict[str, dict], ...], page: str, context: PageContext | No
     changes = []
     for op in ops:
         (name, arg), = op.items()
-        hopeless = "selector" in arg and not could_match(doc.text, parse_selector(arg["selector"]))
+        hopeless = "selector" in arg and not could_match(doc.text, parse_selector(arg["selector"]), doc.lowered)
         if hopeless and name in html_js.OPS:
             changes.append(f"{name}: nothing matches {arg['selector']} (0x)")
         elif hopeless:

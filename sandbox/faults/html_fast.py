@@ -12,6 +12,7 @@ targets), and the caller parses the page instead.
 
 from __future__ import annotations
 
+import html
 import re
 
 from sandbox.faults.html import (
@@ -21,7 +22,6 @@ from sandbox.faults.html import (
     hidden,
     hide_one,
     moved,
-    parse,
     parse_selector,
     rename_one,
     renamed,
@@ -30,6 +30,8 @@ from sandbox.faults.html_js import at_body_end, at_body_start
 
 # A start tag from its "<": the name, then attributes (quoted values may hold ">").
 _START = re.compile(r"""<([a-zA-Z][^\s/>]*)(?:[^>"']|"[^"]*"|'[^']*')*>""")
+# One attribute of a start tag, as html.parser reads it: a name, and maybe = and a value.
+_ATTR = re.compile(r"""([^\s/>="']+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
 
 
 class Found:
@@ -75,8 +77,8 @@ def _element_at(page: str, start: int, compound: Compound) -> Found | None | boo
     tag = _START.match(page, start)
     if tag is None:
         return None
-    node = parse(tag.group(0)).children[0]
-    if not isinstance(node, Element) or not compound.matches(node):
+    node = _start_tag(tag.group(0), tag.group(1))
+    if not compound.matches(node):
         return None
     inner = tag.end()
     if node.tag in VOID or tag.group(0).endswith("/>"):
@@ -87,6 +89,18 @@ def _element_at(page: str, start: int, compound: Compound) -> Found | None | boo
         if depth == 0:
             return Found(node, start, inner, inner + other.start(), inner + other.end())
     return False  # no end tag: where the element ends is the tree's call
+
+
+def _start_tag(source: str, name: str) -> Element:
+    """The start tag `source` as html.parser would give it (lower-case names, unescaped values),
+    without an HTMLParser for each tag: this is the fast path's hot loop."""
+    attrs: list[tuple[str, str | None]] = []
+    for found in _ATTR.finditer(source, 1 + len(name), len(source) - 1):
+        value = found.group(2)
+        if value is not None:
+            value = html.unescape(value[1:-1] if value[:1] in ("'", '"') else value)
+        attrs.append((found.group(1).lower(), value))
+    return Element(name.lower(), attrs, source)
 
 
 def apply(name: str, arg: dict, page: str) -> tuple[str, str] | None:

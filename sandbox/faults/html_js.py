@@ -21,6 +21,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 CONFIRM_ID = "sandbox-confirm"
@@ -54,20 +55,22 @@ def at_body_end(page: str, snippet: str) -> str:
     return page[:at] + snippet + page[at:] if at >= 0 else page + snippet
 
 
-def could_match(page: str, compounds) -> bool:
+def could_match(page: str, compounds, lowered: Callable[[], bytes] | None = None) -> bool:
     """False when no element of `page` can match the selector: an id, class, attribute or tag one
-    of its compounds needs is not in the page's text at all (cheap: no parsing). True is a maybe."""
-    needed = []
+    of its compounds needs is not in the page's text at all (cheap: no parsing). True is a maybe.
+    Ids, classes and attribute values are case-sensitive in HTML; tag and attribute names are not,
+    so those are looked for in `lowered()` (the page's bytes, ASCII lower-cased: the caller keeps
+    one) when the page does not have them as written."""
+    exact, names = [], []
     for part in compounds:
-        needed += [*part.ids, *part.classes, *(name for name, _ in part.attrs), *(v for _, v in part.attrs if v)]
-        if part.tag:
-            needed.append("<" + part.tag)
-    lowered = None
-    for token in needed:
-        if token not in page:
-            lowered = lowered if lowered is not None else page.lower()
-            if token.lower() not in lowered:
-                return False
+        exact += [*part.ids, *part.classes, *(v for _, v in part.attrs if v)]
+        names += [name for name, _ in part.attrs] + ([f"<{part.tag}"] if part.tag else [])
+    if any(token not in page for token in exact):
+        return False
+    missing = [token for token in names if token not in page]
+    if missing:
+        text = lowered() if lowered is not None else page.encode("utf-8", "surrogatepass").lower()
+        return all(token.lower().encode() in text for token in missing)
     return True
 
 

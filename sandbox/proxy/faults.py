@@ -423,6 +423,9 @@ def _expire_session(flow: http.HTTPFlow, firing: Firing, service: str | None) ->
 def _page_size(flow: http.HTTPFlow, firing: Firing) -> None:
     """The list page is asked for with the profile's per_page, whatever the agent asked."""
     per_page = firing.rule.action.params["per_page"]
+    if flow.request.method != "GET":
+        record(flow, firing, {"did": f"nothing: page_size changes list reads, not a {flow.request.method}"})
+        return
     query = flow.request.query
     asked = query.get("per_page")
     query["per_page"] = str(per_page)

@@ -3,6 +3,8 @@ cannot be sure of."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sandbox.faults import html as tree_ops
@@ -62,3 +64,10 @@ def test_apply_uses_it_and_falls_back_to_the_tree():
     for op in ops:
         expected, _ = tree(op, expected)
     assert page == expected and changes[0] == "renamed #submit-reply to 'Go' (1x)"
+
+
+@pytest.mark.parametrize("tag", ['<input type="checkbox" id="x" hidden data-a=\'1>2\' b=c d="" E="&amp;q">',
+                                 "<a href=/x?a=1&amp;b=2 class=row-link>", "<br/>", '<button\n id="y"\ttype=submit>'])
+def test_start_tags_are_read_as_html_parser_reads_them(tag):
+    name = re.match(r"<([^\s/>]+)", tag).group(1)
+    assert html_fast._start_tag(tag, name).attrs == tree_ops.parse(tag).children[0].attrs
