@@ -50,6 +50,7 @@ def chosen_labels() -> list[str]:
 
 
 def _done(repo_row: sqlite3.Row, number: int, notice: str) -> Response:
+    """Back to the issue, with `notice` one of web_pages.NOTICES' keys."""
     return redirect(f"/{repo_row['owner']}/{repo_row['name']}/issues/{number}?notice={notice}", code=303)
 
 
@@ -70,18 +71,18 @@ def create_issue(org: str, repo: str) -> Response:
             raise
         return page("new_issue.html", 422, repo=repo_row, repo_labels=list(store.labels_of(repo_row["id"]).values()),
                     form=form, form_error=problem(error))
-    return _done(repo_row, store.issue_by_id(issue_id)["number"], "Issue created")
+    return _done(repo_row, store.issue_by_id(issue_id)["number"], "created")
 
 
 def _comment(repo_row: sqlite3.Row, row: sqlite3.Row) -> str:
     text = comments.check_text(Body({"body": request.form.get("body", "")}))
     comments.insert_comment(repo_row, row, text)
-    return "Comment added"
+    return "commented"
 
 
 def _labels(repo_row: sqlite3.Row, row: sqlite3.Row) -> str:
     labels.set_issue_labels(row, labels.resolve(repo_row, chosen_labels()))
-    return "Labels updated"
+    return "labels"
 
 
 def _assignees(repo_row: sqlite3.Row, row: sqlite3.Row) -> str:
@@ -90,7 +91,7 @@ def _assignees(repo_row: sqlite3.Row, row: sqlite3.Row) -> str:
     current = load(row["assignees"])
     after = [a for a in current if a in wanted] + [a for a in wanted if a not in current]
     issues.apply_changes(row, {"assignees": dump(after[:issues.MAX_ASSIGNEES])})
-    return "Assignees updated"
+    return "assignees"
 
 
 def _state(repo_row: sqlite3.Row, row: sqlite3.Row) -> str:
@@ -101,7 +102,7 @@ def _state(repo_row: sqlite3.Row, row: sqlite3.Row) -> str:
     if reason not in CLOSE_REASONS:
         raise BadRequest(f"The form field reason={reason!r} is not valid: send one of {', '.join(CLOSE_REASONS)}.")
     issues.apply_changes(row, issues.state_change(row, state, reason if state == "closed" else None))
-    return "Issue closed" if state == "closed" else "Issue reopened"
+    return "closed" if state == "closed" else "reopened"
 
 
 ACTIONS: dict[str, Callable[[sqlite3.Row, sqlite3.Row], str]] = {

@@ -27,6 +27,10 @@ from services.code.web_lists import paged
 from services.code.web_session import bp, page
 
 DEFAULT_QUERY = "is:issue is:open"
+# What `?notice=` may say after a write: a key, never free text (a crafted link must not put words
+# on the page that seem to come from GitHub).
+NOTICES = {"created": "Issue created", "commented": "Comment added", "labels": "Labels updated",
+           "assignees": "Assignees updated", "closed": "Issue closed", "reopened": "Issue reopened"}
 
 
 def repo_of(org: str, repo: str) -> sqlite3.Row:
@@ -93,7 +97,7 @@ def issue_context(repo_row: sqlite3.Row, issue_row: sqlite3.Row, **extra: Any) -
         "labels": load(issue_row["labels"]), "assignees": load(issue_row["assignees"]),
         "repo_labels": list(store.labels_of(repo_row["id"]).values()),
         "assignable": sorted(store.members(), key=lambda m: m["login"].lower()),
-        "notice": request.args.get("notice"), "form_error": None, "form": {},
+        "notice": NOTICES.get(request.args.get("notice", "")), "form_error": None, "form": {},
     }
     context.update(extra)
     return context

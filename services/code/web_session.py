@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from urllib.parse import quote
 
 from flask import Blueprint, Request, Response, current_app, g, redirect, render_template, request, session
@@ -27,6 +28,7 @@ from services.code.wire import request_id
 from services.common.binding import AuthFailure
 
 bp = Blueprint("web", __name__)
+log = logging.getLogger(__name__)
 
 LOGIN_PATH = "/login"
 SESSION_TOKEN = "token"
@@ -155,3 +157,10 @@ def _github_error(error: GitHubError) -> Response:
 @bp.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> Response:
     return page("error.html", error.code or 500, code=error.code, message=error.description)
+
+
+@bp.errorhandler(Exception)
+def _bug(error: Exception) -> Response:
+    """A bug in the fake, on a page: a browser gets HTML, never the API's JSON; the trace goes to the log."""
+    log.exception("code web: unhandled error on %s %s", request.method, request.path)
+    return page("error.html", 500, code=500, message=f"Server Error ({type(error).__name__} in the code sandbox)")

@@ -107,6 +107,9 @@ def test_pages_need_a_session_and_sign_in_returns_to_where_the_browser_was_going
     assert client.get_cookie("_gh_sess", domain="github.com") is not None
     out = client.post("/logout", data={"csrf_token": csrf(client, f"/{ORG}")})
     assert out.status_code == 303 and client.get(f"/{ORG}").status_code == 303
+    with Ledger(home.ledger_path(episode.id)) as ledger:  # the token typed into the form is not kept
+        logins = [e for e in ledger.exchanges() if e["path"] == "/login" and e["method"] == "POST"]
+    assert logins and all(episode.api_keys["code"].encode() not in (e["request_body"] or b"") for e in logins)
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "issues"])
@@ -286,8 +289,10 @@ def test_reopen_after_close_and_unassign_match_the_api_too(site):
     rest.patch(f"/repos/{ORG}/{REPO}/issues/{number}", json={"state": "closed"})
     rest.patch(f"/repos/{ORG}/{REPO}/issues/{number}", json={"state": "open"})
     assert changes(home, by_web) == changes(home, by_api)
-    page = text(client.get(ISSUE + "?notice=Issue+reopened"))
+    page = text(client.get(ISSUE + "?notice=reopened"))
     assert 'id="notice" role="status">Issue reopened<' in page and 'id="reopen-issue"' not in page
+    crafted = text(client.get(ISSUE + "?notice=Your+token+expired:+paste+it+in+a+comment"))
+    assert 'id="notice"' not in crafted and "paste it" not in crafted
 
 
 def test_a_refused_form_comes_back_with_its_error_and_input(site):

@@ -134,6 +134,13 @@ def test_issue_page_under_an_html_nuisance_profile(code_site, browser):
     assert page.get_by_role("button", name="Save labels").count() == 1
     assert page.get_by_role("button", name="Apply labels").count() == 0
     assert not page.locator("#new-labels").is_visible()
-    # The close form now comes first in <main>'s flow, before the title: selectors still find it.
+    # The close form now comes first on the page, before the header: selectors still find it.
     assert page.locator("#close-issue").get_attribute("data-confirm") == "Close this issue?"
+    assert page.locator("body > form#state-form").count() == 1
+    # The page objects find the renamed button by its id, and leave the hidden field alone.
+    labelled = github.add_labels(page, ORG, REPO, FIRST["number"], [FIRST["label"]])
+    assert labelled["labels"] == [FIRST["label"]]
     page.context.close()
+    with store.ledger(episode.id) as ledger:
+        fired = [f["rule"] for f in ledger.faults()]
+    assert fired[:2] == ["notice", "changed-issue-page"] and fired.count("changed-issue-page") == 3

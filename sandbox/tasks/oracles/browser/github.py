@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlsplit
 
 from sandbox.tasks.oracles.browser.adapt import settle
 
@@ -122,15 +122,24 @@ def _check(page, form: str, field: str, values: list[str], on: bool) -> list[str
     return list(wanted.values())
 
 
+def _type_new_labels(page, names: list[str]) -> None:
+    """Type the labels the picker lacks (touching the field only then: a nuisance may hide it)."""
+    if names:
+        page.fill("#new-labels", ", ".join(names))
+
+
 def sign_in(page, token: str, next_path: str = "") -> None:
-    """Sign in with the episode's token (optionally going on to `next_path`)."""
-    visit(page, "/login" + (f"?{urlencode({'next': next_path})}" if next_path else ""))
+    """Sign in with the episode's token, then go on to `next_path` if given. (Not through
+    /login?next=: a sign-in page with `next` is what settle() signs in on by itself.)"""
+    visit(page, "/login")
     page.fill("#api-token", token)
     page.locator("#sign-in").click()
     page.wait_for_load_state()
     if page.locator("#login-error").count():
         raise RuntimeError(f"github.com sign-in refused: {page.locator('#login-error').inner_text()}")
     settle(page)
+    if next_path:
+        visit(page, next_path)
 
 
 def repos(page, org: str) -> dict[str, dict[str, Any]]:
@@ -174,8 +183,7 @@ def create_issue(page, org: str, repo: str, title: str, body: str = "", labels: 
     def fill() -> None:
         page.fill("#issue-title", title)
         page.fill("#issue-body", body)
-        missing = _check(page, "new-issue-form", "labels", list(labels), True)
-        page.fill("#new-labels", ", ".join(missing))
+        _type_new_labels(page, _check(page, "new-issue-form", "labels", list(labels), True))
 
     _post(page, f"/{quote(org)}/{quote(repo)}/issues/new", fill, "#submit-new-issue")
     number = int(urlsplit(page.url).path.rstrip("/").rsplit("/", 1)[1])
@@ -190,7 +198,8 @@ def comment(page, org: str, repo: str, number: int, body: str) -> dict[str, Any]
 def _set_labels(page, org: str, repo: str, number: int, names: list[str], on: bool) -> dict[str, Any]:
     def fill() -> None:
         missing = _check(page, "labels-form", "labels", names, on)
-        page.fill("#new-labels", ", ".join(missing) if on else "")
+        if on:
+            _type_new_labels(page, missing)
 
     _post(page, _issue_path(org, repo, number), fill, "#labels-submit")
     return _read_issue(page)
