@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 
-from sandbox.tasks.oracles.browser import adapt, github, slack
+from sandbox.tasks.oracles.browser import github, slack
 from sandbox.tasks.oracles.browser.session import browser_page
 from sandbox.tasks.oracles.browser.signin import sign_in
 from sandbox.tasks.oracles.clients import give_up
@@ -41,8 +41,7 @@ def main() -> None:
             github.add_labels(page, org, repo, int(number), [label])
             github.add_assignees(page, org, repo, int(number), [login])
             done.append(f"#{number} → {label}, @{login}")
-        page.goto(f"{slack.WEB}/client/{team}/{engineering}")
-        adapt.settle(page)
+        slack.visit(page, f"{slack.WEB}/client/{team}/{engineering}")
         slack.post_message(page, engineering, "Done: " + "; ".join(done), thread_ts=root["ts"])
     print("triaged", ", ".join(done), "through the web pages")
 
