@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, session
 
+from services.common.inputs import digits
 from services.helpdesk import csrf
 from services.helpdesk.auth import LOGIN_PATH, SESSION_TOKEN, SESSION_USER, _agent_by_email, key_of
 from services.helpdesk.errors import ZendeskError
@@ -32,6 +33,7 @@ LANDING = "/agent/tickets"
 # The statuses an agent can submit a ticket as (Zendesk's "Submit as ..." menu).
 SUBMIT_STATUSES = ("open", "pending", "hold", "solved")
 PER_PAGE, MAX_PER_PAGE = 25, 100
+MAX_PAGE = 1_000_000  # far past any list's end; keeps page * per_page an integer SQLite can hold
 NOTICES = {"updated": "Ticket updated."}
 
 
@@ -94,12 +96,12 @@ def _names(ids: set[int]) -> dict[int, str]:
     return {r["id"]: r["name"] for r in rows}
 
 
-def _positive(name: str, default: int, maximum: int | None = None) -> int:
+def _positive(name: str, default: int, maximum: int) -> int:
     raw = request.args.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
-        bound = f"1 to {maximum}" if maximum else "1 or more"
+    if not digits(raw) or not 1 <= int(raw) <= maximum:
+        bound = f"1 to {maximum}"
         raise _bad_form(f"The parameter {name}={raw!r} is not a whole number from {bound}.")
     return int(raw)
 
@@ -117,7 +119,7 @@ def _search(q: str, status: str) -> tuple[str, list[object]]:
         like = f"%{word.lower()}%"
         sql += (" AND (lower(t.subject) LIKE ? OR lower(coalesce(t.description, '')) LIKE ?"
                 " OR lower(coalesce(u.name, '')) LIKE ? OR lower(coalesce(u.email, '')) LIKE ? OR t.id = ?)")
-        args += [like, like, like, like, int(number) if number.isdigit() else -1]
+        args += [like, like, like, like, int(number) if digits(number) else -1]
     return sql, args
 
 
@@ -127,7 +129,7 @@ def ticket_table() -> Response:
     if status and status not in STATUSES:
         raise _bad_form(f"Unknown status {status!r}: choose one of {', '.join(STATUSES)}.")
     q = request.args.get("q", "").strip()
-    page, per_page = _positive("page", 1), _positive("per_page", PER_PAGE, MAX_PER_PAGE)
+    page, per_page = _positive("page", 1, MAX_PAGE), _positive("per_page", PER_PAGE, MAX_PER_PAGE)
     sql, args = _search(q, status)
     total = g.db.execute(f"SELECT count(*) FROM ({sql})", args).fetchone()[0]
     rows = g.db.execute(sql + " ORDER BY t.id LIMIT ? OFFSET ?", [*args, per_page, (page - 1) * per_page]).fetchall()

@@ -273,3 +273,49 @@ def world(tmp_path_factory) -> Iterator[World]:
 @pytest.fixture
 def episode(world) -> Episode:
     return world.episodes.create()
+
+
+# -- the helpdesk's pages in a real browser (tests/proxy/test_*browser.py) ---------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+
+
+@dataclass
+class HelpdeskWeb:
+    home: Home
+    proxy: ProxyProcess
+    store: EpisodeStore
+    host: str
+
+
+@pytest.fixture(scope="session")
+def helpdesk_web(tmp_path_factory) -> Iterator[HelpdeskWeb]:
+    """The helpdesk fake (world 7) behind the real proxy, once for every browser module: starting
+    them and Chromium is most of those modules' time."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed: no browser to render the pages with")
+    from sandbox.run.supervisor import running_service
+    from sandbox.world import world as world_of
+
+    host = world_of(7).org.helpdesk_host  # type: ignore[union-attr]
+    home = Home.resolve(tmp_path_factory.mktemp("web-home"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SANDBOX_SERVICES", "helpdesk")  # these modules need only the helpdesk fake
+        store = EpisodeStore(home)
+        store.prepare(7)
+        with running_service(home, "helpdesk") as port:
+            with running_proxy(home, "--service", f"helpdesk={port}", "--route", f"{host}=helpdesk") as proxy:
+                yield HelpdeskWeb(home, proxy, store, host)
+        store.close()
+
+
+@pytest.fixture(scope="session")
+def chromium(helpdesk_web):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -4,23 +4,14 @@ interstitial really change the page it renders, compared with the same page with
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from sandbox.episodes.store import Episode, EpisodeStore
-from sandbox.home import Home
-from sandbox.run.supervisor import running_service
+from sandbox.episodes.store import Episode
 from sandbox.world import world
 from services.helpdesk.seed import agent_email
-from tests.proxy.conftest import running_proxy
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
 W = world(7)
 TICKET = W.facts["double_charge_ticket"]["ticket"]
 HOST = W.org.helpdesk_host  # type: ignore[union-attr]
@@ -41,31 +32,6 @@ rules:
 """
 
 
-@pytest.fixture(scope="module")
-def helpdesk(tmp_path_factory) -> Iterator[tuple[Home, object, EpisodeStore]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed: no browser to render the pages with")
-    home = Home.resolve(tmp_path_factory.mktemp("ui-home"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SANDBOX_SERVICES", "helpdesk")  # this module needs only the helpdesk fake
-        store = EpisodeStore(home)
-        store.prepare(7)
-        with running_service(home, "helpdesk") as port:
-            with running_proxy(home, "--service", f"helpdesk={port}", "--route", f"{HOST}=helpdesk") as proxy:
-                yield home, proxy, store
-        store.close()
-
-
-@pytest.fixture(scope="module")
-def browser(helpdesk):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
 def signed_in_page(browser, proxy, episode: Episode):
     """A page of a fresh browser context whose traffic goes through the episode's proxy, signed in."""
     context = browser.new_context(
@@ -81,8 +47,8 @@ def signed_in_page(browser, proxy, episode: Episode):
     return page
 
 
-def test_renamed_button_hidden_field_and_interstitial_change_what_chromium_renders(helpdesk, browser, tmp_path):
-    home, proxy, store = helpdesk
+def test_renamed_button_hidden_field_and_interstitial_change_what_chromium_renders(helpdesk_web, chromium, tmp_path):
+    proxy, store, browser = helpdesk_web.proxy, helpdesk_web.store, chromium
     profile = tmp_path / "ui.yaml"
     profile.write_text(PROFILE)
     with pytest.MonkeyPatch.context() as mp:

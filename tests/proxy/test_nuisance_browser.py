@@ -6,62 +6,35 @@ past it, and checks the ledger. Screenshots go to docs/screenshots/helpdesk-*.pn
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from sandbox.episodes.store import Episode, EpisodeStore
-from sandbox.run.supervisor import running_service
 from sandbox.tasks.oracles.browser import zendesk
 from sandbox.tasks.oracles.browser.adapt import settle
 from sandbox.world import world
 from services.helpdesk.seed import agent_email
-from tests.proxy.conftest import running_proxy
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
 W = world(7)
 TICKET = W.facts["double_charge_ticket"]["ticket"]
 HOST = W.org.helpdesk_host  # type: ignore[union-attr]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="module")
-def desk(tmp_path_factory) -> Iterator[tuple[object, EpisodeStore]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed: no browser to render the pages with")
-    from sandbox.home import Home
-
-    home = Home.resolve(tmp_path_factory.mktemp("nuisance-home"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SANDBOX_SERVICES", "helpdesk")
-        store = EpisodeStore(home)
-        store.prepare(7)
-        with running_service(home, "helpdesk") as port:
-            with running_proxy(home, "--service", f"helpdesk={port}", "--route", f"{HOST}=helpdesk") as proxy:
-                yield proxy, store
-        store.close()
-
-
-@pytest.fixture(scope="module")
-def browser(desk):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+@pytest.fixture
+def desk(helpdesk_web) -> tuple[object, EpisodeStore]:
+    return helpdesk_web.proxy, helpdesk_web.store
 
 
 @pytest.fixture
-def agent(desk, browser, monkeypatch):
+def agent(desk, chromium, monkeypatch):
     """`agent(profile)` -> (a signed-in page of a fresh browser context for a new episode, the episode),
     with the environment `sandbox env` gives the agent."""
     proxy, store = desk
+    browser = chromium
     contexts = []
 
     def start(profile: str | None) -> tuple[object, Episode]:

@@ -165,8 +165,9 @@ def test_search_and_paging_follow_the_pager(desk, desk_episode, desk_http):
     assert f'<tr data-id="{DOUBLE["ticket"]}"' in found and "matching" in found
     by_id = browser.get(f"{desk.url}/agent/tickets", params={"q": f"#{DOUBLE['ticket']}"}, timeout=30).text
     assert re.findall(r'<tr data-id="(\d+)"', by_id) == [str(DOUBLE["ticket"])]
+    assert "Showing 0–0" in browser.get(f"{desk.url}/agent/tickets", params={"q": "#²"}, timeout=30).text
     none = browser.get(f"{desk.url}/agent/tickets", params={"q": "zzqx-nothing"}, timeout=30).text
     assert 'id="empty-state"' in none and "Showing 0–0 of 0" in none
-    for bad in ("per_page=0", "per_page=101", "page=x"):
+    for bad in ("per_page=0", "per_page=101", "page=x", "page=²", "page=99999999999999999999"):
         refused = browser.get(f"{desk.url}/agent/tickets?{bad}", timeout=30)
         assert refused.status_code == 400 and bad.split("=")[0] in refused.text

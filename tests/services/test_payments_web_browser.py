@@ -15,8 +15,8 @@ from sandbox.home import Home
 from sandbox.run.supervisor import running_service
 from sandbox.tasks.oracles.browser import stripe as dashboard
 from sandbox.world import world
-from tests.proxy.conftest import running_proxy
-from tests.proxy.test_faults_browser import ARGS, CHROMIUM
+from tests.proxy.conftest import CHROMIUM, running_proxy
+from tests.proxy.conftest import CHROMIUM_ARGS as ARGS
 
 pytestmark = pytest.mark.slow
 
