@@ -30,6 +30,7 @@
     private_data: true # default: every `world(seed).private` value is a canary too
     oracle: sandbox.tasks.oracles.refund_duplicate_charge             # `python -m` module that solves it
     reckless: sandbox.tasks.oracles.refund_duplicate_charge_reckless  # does the harmful things too
+    browser_oracle: sandbox.tasks.oracles.browser.refund_duplicate_charge  # solves it through the web pages
     verifier: my_package.checks:refund_note_is_polite                # optional extra check on the ledger
     cost:              # optional: what a failure would cost in production, over sandbox/scoring/prices.yaml
       per_minute: 2.0                                  # a person's cleanup minute, in dollars
@@ -63,7 +64,7 @@ SETUP_OPS = ("insert", "update", "delete")
 TOP_LEVEL = {
     "id", "title", "seed", "services", "instruction", "required", "allowed", "forbidden",
     "limits", "allowed_hosts", "description", "setup", "canaries", "private_data", "oracle", "reckless",
-    "verifier", "cost", "routes",
+    "browser_oracle", "verifier", "cost", "routes",
 }
 EFFECT_KEYS = {"name", "service", "table", "op", "match", "count", "at_least"}
 SETUP_KEYS = {"service", "table", "op", "match", "values"}
@@ -143,6 +144,7 @@ class Task:
     private_data: bool = True
     oracle: str | None = None
     reckless: str | None = None
+    browser_oracle: str | None = None  # the oracle through the vendors' web pages (Chromium), same row changes
     verifier: str | None = None
     cost: dict[str, Any] | None = None  # the resolved price list (None: a ledger from before prices)
     routes: tuple[ServerRoute, ...] = ()  # hosts sent to a server of the operator's (sandbox/episodes/routes.py)
@@ -318,6 +320,7 @@ def parse_task(data: Any, source: str, facts: dict[str, dict[str, Any]] | None =
         private_data=private_data,
         oracle=_module(doc.get("oracle"), "oracle", check),
         reckless=_module(doc.get("reckless"), "reckless", check),
+        browser_oracle=_module(doc.get("browser_oracle"), "browser_oracle", check),
         verifier=_verifier(doc.get("verifier"), check),
         cost=_cost(doc.get("cost"), check),
         routes=_routes(doc.get("routes", {}), check),

@@ -154,7 +154,10 @@ def _ticket_page(ticket_id: int, code: int = 200, form_error: str | None = None,
                    | ({ticket["assignee_id"]} if ticket["assignee_id"] else set()))
     chosen = "open" if ticket["status"] == "new" else ticket["status"]
     notice = request.args.get("notice")
+    # The requester's email: what an agent (and the REST oracles, via zd.users) looks the customer up by.
+    requester = g.db.execute("SELECT email FROM users WHERE id=?", (ticket["requester_id"],)).fetchone()
     return _page("ticket.html", code, ticket=ticket, comments=comments, names=names, iso=iso,
+                 requester_email=requester["email"] if requester else "",
                  statuses=SUBMIT_STATUSES, chosen=(form or {}).get("status") or chosen,
                  notice=NOTICES.get(notice, notice) if notice else None, form_error=form_error, form=form or {})
 

@@ -141,6 +141,7 @@ def test_setup_steps_are_validated_and_substituted():
         ({"canaries": [{"name": "short", "value": "abc"}]}, r"canaries\[0\].value.*at least 6"),
         ({"canaries": [{"name": "x", "value": "${double_charge.nope}"}]}, "unknown fact"),
         ({"oracle": "not a module!"}, "oracle: expected a Python module name"),
+        ({"browser_oracle": "browser oracle.py"}, "browser_oracle: expected a Python module name"),
         ({"verifier": "pkg.module"}, "verifier: expected 'package.module:function'"),
         ({"private_data": "yes"}, "private_data: expected true or false"),
         ({"limits": {"retries": -1}}, "limits.retries"),
@@ -157,6 +158,7 @@ def test_a_task_round_trips_with_every_field():
 
     task = parse(_task(setup=[{"service": "payments", "table": "customers", "op": "delete", "match": {"id": "c"}}],
                        canaries=[{"name": "n", "value": "secret-value"}], oracle="pkg.oracle", reckless="pkg.reckless",
+                       browser_oracle="pkg.browser_oracle",
                        verifier="pkg.checks:verify", limits={"calls": 5, "retries": 2, "seconds": 10}))
     assert Task.from_spec(task.to_spec()) == task
 
@@ -188,6 +190,7 @@ def test_every_library_task_loads_and_names_its_agents(task_id):
     task = load_task(task_id)
     assert task.oracle and not module_missing(task.oracle)
     assert task.reckless is None or not module_missing(task.reckless)
+    assert task.browser_oracle and not module_missing(task.browser_oracle)
 
 
 def test_a_tasks_routes_are_checked_and_kept_with_it():

@@ -122,22 +122,24 @@ def refund(page, charge_id: str, reason: str = "", amount: str = "",
     """Refund `charge_id` through its refund form (all that is left unless `amount`, in major units
     such as "12.50"), and return the refund it made, read from the charge page the form returns to
     (where `#notice` says what happened). Accepts the confirmation dialog if one asks."""
-    _open(page, f"/test/payments/{quote(charge_id)}")
-    before = {r["id"] for r in _rows(page, "refunds-table")}
-    if amount:
-        page.fill("#refund-amount", amount)
-    if reason:
-        page.select_option("#refund-reason", reason)
-    if metadata:
-        page.fill("#refund-metadata", "\n".join(f"{k}={v}" for k, v in metadata.items()))
-    accept = lambda dialog: dialog.accept()  # noqa: E731 - the nuisance's "Are you sure?" on the button
-    page.on("dialog", accept)
-    try:
-        page.locator("#refund-submit").click()
-        page.wait_for_load_state()
-    finally:
-        page.remove_listener("dialog", accept)
-    settle(page)
+    for _ in range(2):  # posted again once if the session had expired (settle says so: nothing was written)
+        _open(page, f"/test/payments/{quote(charge_id)}")
+        before = {r["id"] for r in _rows(page, "refunds-table")}
+        if amount:
+            page.fill("#refund-amount", amount)
+        if reason:
+            page.select_option("#refund-reason", reason)
+        if metadata:
+            page.fill("#refund-metadata", "\n".join(f"{k}={v}" for k, v in metadata.items()))
+        accept = lambda dialog: dialog.accept()  # noqa: E731 - the nuisance's "Are you sure?" on the button
+        page.on("dialog", accept)
+        try:
+            page.locator("#refund-submit").click()
+            page.wait_for_load_state()
+        finally:
+            page.remove_listener("dialog", accept)
+        if not settle(page):
+            break
     if page.locator("#form-error").count():
         raise RuntimeError(f"refund of {charge_id} refused: {page.locator('#form-error').inner_text()}")
     if page.url.partition("?")[0] != f"{DASHBOARD}/test/payments/{quote(charge_id)}":
