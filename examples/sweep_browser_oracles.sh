@@ -2,7 +2,8 @@
 # The browser oracles against the UI nuisance, paired with the no-fault baseline: the adapting oracle
 # (adapt.settle after every page) keeps its score under every ui-* profile; the naive one (no settle)
 # loses it where the nuisance stops a selector-driven agent (consent banner, confirm dialog, session
-# expiry, a slow list read at once). Deltas per profile: OUT/results.json ("deltas") and OUT/report.html.
+# expiry, a slow list read at once). The sweep prints the paired deltas per profile (also in
+# OUT/results.json's "deltas" and OUT/report.html).
 #
 #   examples/sweep_browser_oracles.sh [TASKS] [OUT]
 set -euo pipefail
@@ -13,13 +14,3 @@ faults="none,$(cd "$(dirname "$0")/../sandbox/faults/library" && ls ui-*.yaml | 
 sandbox sweep --tasks "$tasks" --faults "$faults" --parallel 3 --out "$out" \
     --agent browser="$python -m sandbox.tasks.oracles.browser" \
     --agent naive="$python -m sandbox.tasks.oracles.browser.naive"
-"$python" - "$out/results.json" <<'PY'
-import json, sys
-rows = json.load(open(sys.argv[1]))["deltas"]
-print(f"\n{'agent':8} {'task':26} {'profile':18} {'Δscore':>7} {'Δsuccess':>9}")
-pairs = {}
-for r in rows:
-    pairs.setdefault((r["agent"], r["task"], r["faults"]), {})[r["metric"]] = r["delta"]
-for (agent, task, faults), d in sorted(pairs.items()):
-    print(f"{agent:8} {task:26} {faults:18} {d.get('score', 0):>7.2f} {d.get('success', 0):>9.2f}")
-PY

@@ -205,6 +205,27 @@ def _write_report(doc: dict[str, Any], path: Path, title: str = "Sweep report") 
     return write_atomic(path, [render_report(doc, title=title)])
 
 
+def _print_deltas(deltas: list[dict[str, Any]]) -> None:
+    """Each profile against the no-fault baseline, per agent and task: what the nuisance changed.
+    Printed only for a sweep that has a baseline to pair with (`--faults none,...`)."""
+    paired: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {}
+    for d in deltas:
+        if d["delta"] is not None and d["task"] != "(all tasks)":
+            paired.setdefault((d["agent"], d["task"], d["faults"]), {})[d["metric"]] = d
+    if not paired:
+        return
+    click.echo(f"\npaired deltas against `none` (mean of profile - baseline over the same seeds and trials; "
+               f"* = the 95% interval excludes 0)\n{'agent':<28} {'task':<28} {'faults':<18} {'pairs':>5} "
+               f"{'Δscore':>8} {'Δsuccess':>9}")
+    for (agent, task, faults), by in sorted(paired.items()):
+        cells = []
+        for metric in ("score", "success"):
+            d = by.get(metric)
+            cells.append("-" if d is None else f"{d['delta']:+.2f}{'*' if d['significant'] else ' '}")
+        pairs = max(d["pairs"] for d in by.values())
+        click.echo(f"{agent:<28} {task:<28} {Path(faults).stem:<18} {pairs:>5} {cells[0]:>8} {cells[1]:>9}")
+
+
 def _print_summary(doc: dict[str, Any]) -> None:
     click.echo(f"{'agent':<28} {'task':<28} {'faults':<16} {'n':>3} {'success':>8} {'score':>6} {'pass^k':>7} "
                f"{'mean cost':>10}")
@@ -221,6 +242,7 @@ def _print_summary(doc: dict[str, Any]) -> None:
     draws = doc["config"].get("fault_draws", "shared")  # results from before the option drew shared
     click.echo(f"fault draws: {draws} (" + ("each trial met its own faults" if draws == "per-trial"
                                             else "every trial of a configuration met the same faults") + ")")
+    _print_deltas(doc.get("deltas") or [])
     noise = doc["noise"]
     if noise["flip_rate"] is not None:
         # With per-trial draws the trials of a configuration met different faults: their flips are

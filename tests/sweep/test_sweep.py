@@ -87,6 +87,15 @@ def test_paired_deltas_show_what_each_fault_costs(results):
     assert doc["noise"]["flip_rate"] == 0.0  # these agents are deterministic under seeded faults
 
 
+def test_the_sweep_prints_the_paired_deltas(results):
+    _, _, proc = results
+    assert "paired deltas against `none`" in proc.stdout
+    printed = [line.split() for line in proc.stdout.splitlines() if line.startswith("no-retry ")]
+    # agent, task, faults, pairs, Δscore, Δsuccess: the brittle agent loses all of it under the 500.
+    assert ["no-retry", "refund-duplicate-charge", "refund-500", "2", "-1.00*", "-1.00*"] in printed
+    assert ["no-retry", "refund-duplicate-charge", "ghost-refund", "2", "+0.00", "+0.00"] in printed
+
+
 def test_retries_and_idempotency_show_in_the_efficiency_figures(results):
     _, doc, _ = results
     ghost = {r["agent"]: r for r in doc["rows"] if Path(r["faults"]).stem == "ghost-refund" and r["trial"] == 1}
