@@ -346,13 +346,17 @@ def env(ctx, episode_id, as_json) -> None:
     from sandbox.episodes.store import EpisodeStore
     from sandbox.errors import ConfigError
     from sandbox.run.agent_env import agent_env, render_env
+    from sandbox.run.published import reachable_ports
     from sandbox.run.supervisor import running_ports
 
     home = _home(ctx)
     episode = EpisodeStore(home).require(episode_id)
-    ports = running_ports(home)
+    # `sandbox up` on this home, else docker compose with this home mounted (sandbox/run/published.py).
+    ports = running_ports(home) or reachable_ports(home)
     if not ports:
-        raise ConfigError(f"no sandbox is up on {home.root}", hint="start one with `sandbox up`")
+        raise ConfigError(f"no sandbox is up on {home.root}",
+                          hint="start one with `sandbox up`, or name the folder docker compose mounts: "
+                               "--home .sandbox/compose")
     click.echo(render_env(agent_env(home, episode, ports), "json" if as_json else "shell"))
 
 
@@ -459,14 +463,21 @@ def serve(ctx, service, host, port, workers, allow_remote) -> None:
 @click.option("--allow-remote", is_flag=True, help="Listen on a non-loopback address (containers only).")
 @click.option("--public-name", "public_names", multiple=True, metavar="NAME",
               help="A Host name to accept besides 127.0.0.1, localhost and [::1] (repeatable).")
+@click.option("--publish", "published", multiple=True, metavar="NAME=PORT",
+              help="In a container: the host port a part (proxy, control, a fake) is published on, for the "
+                   "env of agents on the host (repeatable; docker-compose.yml gives them).")
 @click.pass_context
 @_friendly
-def control(ctx, host, port, allow_remote, public_names) -> None:
+def control(ctx, host, port, allow_remote, public_names, published) -> None:
     """Serve the control API alone (token: <home>/control.token)."""
     from sandbox.interfaces import control as control_module
+    from sandbox.run.published import parse_publish
 
+    if published:
+        parse_publish(published)  # a typo fails here, before the home is made
     argv = ["--host", host, "--port", str(port)] + (["--allow-remote"] if allow_remote else [])
     argv += [arg for name in public_names for arg in ("--public-name", name)]
+    argv += [arg for item in published for arg in ("--publish", item)]
     control_module.main(["--home", str(_home(ctx).root), *argv])
 
 
@@ -486,17 +497,14 @@ def proxy(ctx, args) -> None:
 @click.option("--timeout", type=float, default=3.0, show_default=True)
 @_friendly
 def ping(url, timeout) -> None:
-    """Exit 0 if URL answers 200 (no proxy is used): health checks for docker compose."""
-    import urllib.request
+    """Exit 0 if URL answers 200 (no proxy is used). The containers' health checks run the same
+    check without the CLI: python -m sandbox.run.health URL."""
+    from sandbox.run.health import ping as check
 
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(url, timeout=timeout) as resp:
-            ok = resp.status == 200
-    except OSError as exc:
-        click.echo(f"{url}: {exc}", err=True)
-        ok = False
-    sys.exit(0 if ok else 1)
+    problem = check(url, timeout)
+    if problem:
+        click.echo(f"{url}: {problem}", err=True)
+    sys.exit(1 if problem else 0)
 
 
 # Command groups that live in modules of their own, one registration line each.

@@ -14,13 +14,20 @@
     POST /episodes/<id>/finish     finish it (and score it, if it has a task)
     GET  /episodes/<id>/score      recompute the score from the ledger
     GET  /episodes/<id>/exchanges  the ledger's exchanges (without bodies)
+    GET  /episodes/<id>/env        the agent's environment, and the CA it trusts: {"episode", "env",
+                                   "ca_cert": PEM}. Paths in env are this API's (in a container: the
+                                   container's); `ControlClient.agent_env(id, ca_file)` writes the CA
+                                   where the agent is and points env at it
     POST /episodes/<id>/snapshots  {"name": "optional"}: snapshot it now (sandbox/episodes/snapshot.py)
     GET  /episodes/<id>/snapshots  its snapshots
     POST /episodes/<id>/fork       {"snapshot": "NAME (optional: now)", "id": "optional"}: a new episode from
                                    that snapshot of it; answered like POST /episodes (with credentials)
     GET  /health                   the only route without a token
 
-    python -m sandbox.interfaces.control --home .sandbox --port 8090
+    python -m sandbox.interfaces.control --home .sandbox --port 8090 [--publish proxy=8080 ...]
+
+--publish NAME=PORT (docker compose): where the host reaches each part, written to
+<home>/run/published.json (sandbox/run/published.py) for the env of agents on the host.
 
 Whoever drives this API can create episodes that reach any host, read every episode's credentials
 and finish anyone's episode, and the agent under test is assumed hostile. So:
@@ -48,11 +55,14 @@ import argparse
 import hmac
 import json
 import math
+import os
 import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -61,10 +71,11 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from sandbox.episodes.routes import parse_routes, routes_to_dict
 from sandbox.episodes.snapshot import fork, list_snapshots, snapshot
 from sandbox.episodes.store import Episode, EpisodeLimitError, EpisodeStore
-from sandbox.errors import EpisodeError, SandboxError, TaskError, did_you_mean
+from sandbox.errors import ConfigError, EpisodeError, SandboxError, TaskError, did_you_mean
 from sandbox.home import Home, control_token
-from sandbox.run.agent_env import agent_env
+from sandbox.run.agent_env import AGENT_PYTHON, CA_VARS, agent_env
 from sandbox.run.bind import require_loopback
+from sandbox.run.published import parse_publish, published_ports, write_published
 from sandbox.run.runner import attach_task, finish_and_score
 from sandbox.scoring.score import score_ledger
 from sandbox.tasks import load_task
@@ -113,10 +124,11 @@ def create_control_app(home: Home, public_names: tuple[str, ...] = ()) -> Flask:
         return local.store
 
     def ports() -> dict[str, Any]:
+        # `sandbox up`'s ports, else those docker compose publishes (sandbox/run/published.py).
         try:
             return json.loads(home.ports_file.read_text())
         except (FileNotFoundError, ValueError):
-            return {}
+            return published_ports(home) or {}
 
     def describe(episode: Episode, credentials: bool) -> dict[str, Any]:
         out = asdict(episode)
@@ -297,6 +309,19 @@ def create_control_app(home: Home, public_names: tuple[str, ...] = ()) -> Flask:
             row.pop("response_body", None)
         return jsonify(rows)
 
+    @app.get("/episodes/<episode_id>/env")
+    def episode_env(episode_id: str) -> Response:
+        episode = store().require(episode_id)
+        known = ports()
+        if not known.get("proxy"):
+            raise ConfigError(f"no proxy port is known for {home.root}",
+                              hint="start the sandbox with `sandbox up`, or run the control API with "
+                                   "--publish proxy=PORT (docker compose does)")
+        if not home.ca_cert.is_file():
+            raise ConfigError(f"{home.ca_cert} is not made yet", hint="the proxy makes it when it first starts")
+        return jsonify({"episode": episode.id, "env": agent_env(home, episode, known),
+                        "ca_cert": home.ca_cert.read_text()})
+
     return app
 
 
@@ -370,6 +395,21 @@ class ControlClient:
     def post(self, path: str, body: Any = None) -> tuple[int, Any]:
         return self.request("POST", path, body)
 
+    def agent_env(self, episode_id: str, ca_file: str | os.PathLike[str]) -> dict[str, str]:
+        """The environment of an agent of `episode_id` that runs here, wherever the sandbox runs
+        (in containers, say): the CA is written to `ca_file` and the env's CA variables name it,
+        and PYTHONPATH names this installation's agent_python folder, not the sandbox's."""
+        status, answer = self.get(f"/episodes/{urllib.parse.quote(episode_id, safe='')}/env")
+        if status != 200:
+            error = answer.get("error", {}) if isinstance(answer, dict) else {}
+            raise SandboxError(f"GET /episodes/{episode_id}/env answered {status}: {error.get('message', answer)}",
+                               hint=error.get("hint"))
+        path = Path(ca_file).resolve()
+        path.write_text(answer["ca_cert"])
+        env = {**answer["env"], **dict.fromkeys(CA_VARS, str(path))}
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(AGENT_PYTHON), os.environ.get("PYTHONPATH", "")) if p)
+        return env
+
 
 def main(argv: list[str] | None = None) -> None:
     from sandbox.run.serve import run_wsgi
@@ -382,13 +422,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--allow-remote", action="store_true")
     parser.add_argument("--public-name", action="append", default=[], metavar="NAME",
                         help="a Host name to accept besides 127.0.0.1, localhost and [::1] (repeatable)")
+    parser.add_argument("--publish", action="append", default=[], metavar="NAME=PORT",
+                        help="the host port a part (proxy, control, a fake) is published on, in a container "
+                             "(repeatable; written to <home>/run/published.json)")
     args = parser.parse_args(argv)
     try:
         require_loopback(args.host, args.allow_remote, "the control API")
+        published = parse_publish(args.publish) if args.publish else None
     except SandboxError as exc:  # one line and status 2, as from the CLI, not a traceback
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)
     home = Home.resolve(args.home)
+    if published:
+        write_published(home, published)
     app = create_control_app(home, tuple(args.public_name))
     run_wsgi(app, host=args.host, port=args.port, workers=1, threads=4, name="control")
 

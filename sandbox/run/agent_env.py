@@ -15,6 +15,8 @@ from sandbox.world import world
 from services import get_service
 
 AGENT_PYTHON = Path(__file__).with_name("agent_python")  # sitecustomize.py: the stripe SDK trusts the sandbox CA
+# Where OpenSSL, httpx, requests, curl and Node look for the CA to trust.
+CA_VARS = ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS")
 
 
 def proxy_url(episode: Episode, proxy_port: int, host: str = "127.0.0.1") -> str:
@@ -42,10 +44,7 @@ def agent_env(home: Home, episode: Episode, ports: dict[str, Any]) -> dict[str, 
         # Nothing bypasses the proxy: a parent's NO_PROXY would silently let traffic around it.
         "NO_PROXY": "",
         "no_proxy": "",
-        "SSL_CERT_FILE": ca,
-        "REQUESTS_CA_BUNDLE": ca,
-        "CURL_CA_BUNDLE": ca,
-        "NODE_EXTRA_CA_CERTS": ca,
+        **dict.fromkeys(CA_VARS, ca),
         # Node >= 24 then routes fetch() and https through HTTPS_PROXY (it ignores it otherwise).
         "NODE_USE_ENV_PROXY": "1",
         # Before the caller's own: the stripe SDK's CA (see above); the folder holds nothing else.

@@ -15,6 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from sandbox.episodes.store import EpisodeStore
+from sandbox.errors import SandboxError
 from sandbox.home import Home, control_token
 from sandbox.interfaces.control import ControlClient, control_headers, create_control_app, host_name
 from sandbox.recordings.format import RecordingError
@@ -31,6 +32,7 @@ ROUTES = [
     ("POST", "/episodes/{id}/finish"),
     ("GET", "/episodes/{id}/score"),
     ("GET", "/episodes/{id}/exchanges"),
+    ("GET", "/episodes/{id}/env"),
     ("POST", "/episodes/{id}/snapshots"),
     ("GET", "/episodes/{id}/snapshots"),
     ("POST", "/episodes/{id}/fork"),
@@ -411,6 +413,60 @@ def test_over_a_socket_only_the_operator_gets_in(home, served):
     assert status == 200
 
     assert control.post(f"/episodes/{made['id']}/finish")[0] == 200
+
+
+# -- an agent's environment, wherever the agent runs ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def ca_pem(home) -> str:
+    """A real CA in the home, as the proxy makes it on its first start."""
+    from mitmproxy import certs
+
+    certs.CertStore.from_store(home.ca_dir, "mitmproxy", 2048)
+    return home.ca_cert.read_text()
+
+
+def test_the_env_route_gives_an_agent_elsewhere_its_env_and_ca(home, served, ca_pem, tmp_path):
+    from sandbox.run.agent_env import AGENT_PYTHON, CA_VARS
+
+    control = ControlClient(home, served, timeout=10)
+    status, made = control.post("/episodes", {"seed": 7})
+    status, answer = control.get(f"/episodes/{made['id']}/env")
+    assert status == 200 and answer["episode"] == made["id"] and answer["ca_cert"] == ca_pem
+    assert answer["env"] == made["env"]  # the env `sandbox env` and POST /episodes give, for this home
+    assert answer["env"]["SSL_CERT_FILE"] == str(home.ca_cert)
+
+    # In a container the home's paths are the container's: the client writes the CA where the agent is.
+    local = control.agent_env(made["id"], tmp_path / "ca.pem")
+    assert (tmp_path / "ca.pem").read_text() == ca_pem
+    assert {local[name] for name in CA_VARS} == {str(tmp_path / "ca.pem")}
+    assert local["PYTHONPATH"].split(":")[0] == str(AGENT_PYTHON)
+    assert local["HTTPS_PROXY"] == made["env"]["HTTPS_PROXY"] and made["token"] in local["HTTPS_PROXY"]
+
+    with pytest.raises(SandboxError, match="answered 404") as failed:
+        control.agent_env("ep-nobody", tmp_path / "other.pem")
+    assert "ep-nobody" in failed.value.message and not (tmp_path / "other.pem").exists()
+
+
+def test_a_compose_home_gives_the_ports_docker_publishes(tmp_path, ca_pem):
+    """No ports.json under docker compose: the control container wrote published.json at start."""
+    from sandbox.run.published import write_published
+
+    home = Home.resolve(tmp_path / "compose")
+    client, auth = create_control_app(home).test_client(), control_headers(home)
+    made = client.post("/episodes", headers=auth, json={"seed": 7}).get_json()
+    assert "env" not in made  # no proxy port known yet
+    refused = client.get(f"/episodes/{made['id']}/env", headers=auth)
+    assert refused.status_code == 400 and "--publish proxy=PORT" in refused.get_json()["error"]["hint"]
+
+    write_published(home, {"proxy": 18080, "control": 18090, "services": {"payments": 18101}})
+    refused = client.get(f"/episodes/{made['id']}/env", headers=auth)
+    assert refused.status_code == 400 and str(home.ca_cert) in refused.get_json()["error"]["message"]
+    home.ca_cert.write_text(ca_pem)
+    answer = client.get(f"/episodes/{made['id']}/env", headers=auth).get_json()
+    assert answer["env"]["HTTPS_PROXY"].endswith("@127.0.0.1:18080")
+    assert answer["env"]["SANDBOX_PAYMENTS_URL"] == "http://127.0.0.1:18101"
 
 
 def test_the_client_reads_the_port_from_the_home(home, tmp_path):
