@@ -7,6 +7,7 @@ Nothing leaves 127.0.0.1: refused hosts are never contacted, routed ones go to t
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import selectors
@@ -301,18 +302,26 @@ def helpdesk_web(tmp_path_factory) -> Iterator[HelpdeskWeb]:
 
     host = world_of(7).org.helpdesk_host  # type: ignore[union-attr]
     home = Home.resolve(tmp_path_factory.mktemp("web-home"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SANDBOX_SERVICES", "helpdesk")  # these modules need only the helpdesk fake
-        store = EpisodeStore(home)
-        store.prepare(7)
-        with running_service(home, "helpdesk") as port:
-            with running_proxy(home, "--service", f"helpdesk={port}", "--route", f"{host}=helpdesk") as proxy:
-                yield HelpdeskWeb(home, proxy, store, host)
-        store.close()
+    # These modules need only the helpdesk fake. Only while starting it: the fixture lives for the
+    # whole session, and a variable left set would shrink every later module's sandbox to one fake
+    # (the modules set it again around their own store.create).
+    with contextlib.ExitStack() as running:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("SANDBOX_SERVICES", "helpdesk")
+            store = EpisodeStore(home)
+            running.callback(store.close)
+            store.prepare(7)
+            port = running.enter_context(running_service(home, "helpdesk"))
+            proxy = running.enter_context(
+                running_proxy(home, "--service", f"helpdesk={port}", "--route", f"{host}=helpdesk"))
+        yield HelpdeskWeb(home, proxy, store, host)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(helpdesk_web):
+    """Chromium for one module: Playwright's sync API keeps an event loop running on this thread until
+    it stops, and a later module's asyncio.run / anyio.run would find it ("cannot be called from a
+    running event loop")."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
