@@ -34,6 +34,11 @@ bench: $(STAMP)  ## measure; results land in bench/results/
 	$(BIN)/python bench/bench_routes.py
 	$(BIN)/python bench/bench_webhooks.py
 	$(BIN)/python bench/bench_web.py
+	$(BIN)/python bench/bench_web_payments.py
+	$(BIN)/python bench/bench_chat_web.py
+	$(BIN)/python bench/bench_web_code.py
+	$(BIN)/python bench/bench_proxy_workers.py
+	SANDBOX_SERVICES=payments $(BIN)/python bench/bench_sweep_backends.py
 
 up: $(STAMP)
 	$(BIN)/sandbox up

@@ -11,6 +11,7 @@ import ray
 
 from sandbox.interfaces.api import SandboxHandle, start_episode
 from sandbox.interfaces.gym_env import ActionError, SandboxEnv
+from tests.ray_support import short_temp_dir
 
 TASK = "refund-duplicate-charge"
 CUSTOMERS = "https://api.stripe.com/v1/customers"
@@ -41,18 +42,17 @@ def test_an_env_pickles_as_its_config_but_not_mid_episode(running_sandbox):
 
 
 @pytest.fixture
-def local_ray(tmp_path_factory, monkeypatch):
-    """Ray on this machine alone, on loopback, its files under the test's tmp folder; shut down after."""
-    temp = tmp_path_factory.mktemp("ray")  # short: Ray's socket paths must fit in 107 bytes
-    (temp / "ray").mkdir()
-    monkeypatch.setenv("RAY_TMPDIR", str(temp))
-    monkeypatch.setenv("SANDBOX_SERVICES", "payments")  # inherited by the actors: one fake, not four
-    ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=78 * 1024 * 1024,
-             _node_ip_address="127.0.0.1", _temp_dir=str(temp / "ray"), log_to_driver=False)
-    try:
-        yield
-    finally:
-        ray.shutdown()
+def local_ray(monkeypatch):
+    """Ray on this machine alone, on loopback, its files in a short temp folder; shut down after."""
+    with short_temp_dir() as temp:
+        monkeypatch.setenv("RAY_TMPDIR", str(temp))
+        monkeypatch.setenv("SANDBOX_SERVICES", "payments")  # inherited by the actors: one fake, not four
+        ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=78 * 1024 * 1024,
+                 _node_ip_address="127.0.0.1", _temp_dir=str(temp / "ray"), log_to_driver=False)
+        try:
+            yield
+        finally:
+            ray.shutdown()
 
 
 @pytest.mark.slow

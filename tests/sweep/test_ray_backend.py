@@ -25,6 +25,7 @@ from sandbox.run.supervisor import Sandbox
 from sandbox.sweep import build_plan, run_sweep
 from sandbox.sweep.ray_backend import require_ray, run_sweep_ray
 from sandbox.sweep.results import PARTIAL
+from tests.ray_support import short_temp_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -35,11 +36,9 @@ UNTIMED = ("episode", "seconds")  # what differs between any two runs of one pla
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
+def cluster():
     """A head node and one more, each with one CPU: a sandbox each. Shut down after the module."""
-    temp = tmp_path_factory.mktemp("ray")
-    (temp / "ray").mkdir()
-    with pytest.MonkeyPatch.context() as env:
+    with short_temp_dir() as temp, pytest.MonkeyPatch.context() as env:
         env.setenv("RAY_TMPDIR", str(temp))  # ray_current_cluster and the session folders, here
         # Ray swaps 127.0.0.1 for the machine's address unless told it is a one-machine cluster:
         # so nothing of Ray listens beyond loopback.
