@@ -12,6 +12,15 @@ The whole API, for a Playwright sync `Page`:
         that last case: the form the caller posted was not written, and the caller must fill in
         and post it again (the browser is back on the form's page).
 
+    load(page, url) -> None
+        Open `url` and settle. Chromium drops a navigation when the host's network interfaces change
+        under it (another process making a network namespace is enough): a page read is asked for
+        once more, as a person would. Form posts are never sent again blindly.
+
+    every_page(page, read) -> list
+        `read(page)` on this list page and on every page after it, by its `#next-page` link (never
+        by computing offsets, so a page size the nuisance changed does not matter).
+
     sign_in(page) -> None
         Fill in and submit the sign-in form the page shows, with the episode's credentials from
         the environment `sandbox env` / `sandbox run` gives (ZENDESK_EMAIL + ZENDESK_API_TOKEN,
@@ -27,7 +36,11 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
+
+T = TypeVar("T")
 
 # How long a late script may take (slow lists are seconds at most) and how many nuisances one
 # settle gets past in a row (a banner, a notice, a confirmation, a sign-in...).
@@ -68,6 +81,28 @@ def settle(page) -> bool:
         if not (seen["interstitial"] or seen["consent"]):
             return resubmit
     raise RuntimeError(f"settle: the page {page.url} still shows a nuisance after {MAX_ROUNDS} rounds")
+
+
+def load(page, url: str) -> None:
+    """See the module docstring."""
+    try:
+        page.goto(url)
+    except Exception as error:  # playwright's Error
+        if "ERR_NETWORK_CHANGED" not in str(error):
+            raise
+        page.goto(url)
+    settle(page)
+
+
+def every_page(page, read: Callable[[Any], list[T]]) -> list[T]:
+    """See the module docstring."""
+    found = read(page)
+    while page.locator("#next-page").count():
+        page.locator("#next-page").click()
+        page.wait_for_load_state()
+        settle(page)
+        found += read(page)
+    return found
 
 
 def sign_in(page) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from sandbox.tasks.oracles.browser.adapt import settle
+from sandbox.tasks.oracles.browser.adapt import every_page, load, settle
 
 SITE = "https://github.com"
 NUMBERS = frozenset({"number", "comments", "open_issues"})
@@ -54,13 +54,7 @@ def _typed(fields: dict[str, Any]) -> dict[str, Any]:
 
 def visit(page, path: str) -> None:
     """Load `path` on github.com and clear the nuisance in the way."""
-    try:
-        page.goto(SITE + path)
-    except Exception as error:  # playwright's Error; Chromium drops a load when the host's interfaces change
-        if "ERR_NETWORK_CHANGED" not in str(error):
-            raise
-        page.goto(SITE + path)  # what a person does: load the page again
-    settle(page)
+    load(page, SITE + path)
 
 
 def _rows(page, table: str) -> list[dict[str, Any]]:
@@ -70,14 +64,8 @@ def _rows(page, table: str) -> list[dict[str, Any]]:
 
 
 def _all_pages(page, table: str) -> list[dict[str, Any]]:
-    """The rows of this list page and every page after it, by its `#next-page` links."""
-    rows = _rows(page, table)
-    while page.locator("#next-page").count():
-        page.locator("#next-page").click()
-        page.wait_for_load_state()
-        settle(page)
-        rows += _rows(page, table)
-    return rows
+    """The rows of this list page and every page after it."""
+    return every_page(page, lambda p: _rows(p, table))
 
 
 def _issue_path(org: str, repo: str, number: int) -> str:

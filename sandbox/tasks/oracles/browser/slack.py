@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from sandbox.tasks.oracles.browser.adapt import settle
+from sandbox.tasks.oracles.browser.adapt import load, settle
 
 WEB = "https://app.slack.com"
 PER_PAGE = 100  # the most a page shows: fewer pages to follow
@@ -76,15 +76,7 @@ class SlackPageError(RuntimeError):
 
 def visit(page: Any, url: str) -> None:
     """Open a page of the client and clear what the nuisance put in its way."""
-    try:
-        page.goto(url)
-    except Exception as error:  # playwright's Error; a read is safe to send again, a form post is not
-        # Chromium drops a navigation when the host's network interfaces change under it (another
-        # process making a network namespace is enough): a page read is simply asked for again.
-        if "ERR_NETWORK_CHANGED" not in str(error):
-            raise
-        page.goto(url)
-    settle(page)
+    load(page, url)
 
 
 def _team(page: Any) -> str:

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from sandbox.tasks.oracles.browser.adapt import settle
+from sandbox.tasks.oracles.browser.adapt import every_page, load, settle
 
 DASHBOARD = "https://dashboard.stripe.com"
 # Cells whose data-value is a number (cents, unix seconds) or a boolean.
@@ -48,8 +48,7 @@ def _typed(fields: dict[str, str]) -> dict[str, Any]:
 
 
 def _open(page, path: str) -> None:
-    page.goto(DASHBOARD + path)
-    settle(page)
+    load(page, DASHBOARD + path)
 
 
 def _rows(page, table: str) -> list[dict[str, Any]]:
@@ -59,14 +58,8 @@ def _rows(page, table: str) -> list[dict[str, Any]]:
 
 
 def _all_pages(page, table: str) -> list[dict[str, Any]]:
-    """The rows of this list page and every page after it, by its `#next-page` links."""
-    rows = _rows(page, table)
-    while page.locator("#next-page").count():
-        page.locator("#next-page").click()
-        page.wait_for_load_state()
-        settle(page)
-        rows += _rows(page, table)
-    return rows
+    """The rows of this list page and every page after it."""
+    return every_page(page, lambda p: _rows(p, table))
 
 
 def _search(page, path: str, query: str, table: str) -> list[dict[str, Any]]:

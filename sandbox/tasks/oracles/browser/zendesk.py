@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from urllib.parse import urlencode
 
-from sandbox.tasks.oracles.browser.adapt import settle
+from sandbox.tasks.oracles.browser.adapt import every_page, load, settle
 
 
 def base_url() -> str:
@@ -25,8 +25,7 @@ def base_url() -> str:
 
 
 def goto(page, path: str) -> None:
-    page.goto(base_url() + path)
-    settle(page)
+    load(page, base_url() + path)
 
 
 def sign_in(page, email: str | None = None, token: str | None = None) -> None:
@@ -42,17 +41,16 @@ def sign_in(page, email: str | None = None, token: str | None = None) -> None:
 def search_tickets(page, query: str = "", status: str = "") -> list[dict[str, object]]:
     params = {k: v for k, v in (("q", query), ("status", status)) if v}
     goto(page, "/agent/tickets" + (f"?{urlencode(params)}" if params else ""))
+    return every_page(page, _ticket_rows)
+
+
+def _ticket_rows(page) -> list[dict[str, object]]:
     found: list[dict[str, object]] = []
-    while True:
-        for row in page.locator("#tickets-table tbody tr[data-id]").all():
-            cells = row.locator("td").all_inner_texts()
-            found.append({"id": int(row.get_attribute("data-id") or 0), "subject": cells[1].strip(),
-                          "requester": cells[2].strip(), "status": cells[3].strip()})
-        following = page.locator("a#next-page")
-        if not following.count():
-            return found
-        following.click()
-        settle(page)
+    for row in page.locator("#tickets-table tbody tr[data-id]").all():
+        cells = row.locator("td").all_inner_texts()
+        found.append({"id": int(row.get_attribute("data-id") or 0), "subject": cells[1].strip(),
+                      "requester": cells[2].strip(), "status": cells[3].strip()})
+    return found
 
 
 def ticket(page, ticket_id: int) -> dict[str, object]:
