@@ -7,24 +7,18 @@ screenshots of docs/screenshots/chat-*.png are taken here."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
 from sandbox.episodes.store import Episode, EpisodeStore
 from sandbox.home import Home
-from sandbox.run.supervisor import running_service
 from sandbox.tasks.oracles.browser import slack
 from sandbox.tasks.oracles.triage_from_chat import LINE
-from tests.proxy.conftest import running_proxy
+from tests.services.web_browser import fake_behind_proxy, launched_chromium, proxied_page, screenshot
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 PROFILE = """name: chat-ui
 seed: 1
@@ -45,43 +39,22 @@ rules:
 
 @pytest.fixture(scope="module")
 def chat_proxy(tmp_path_factory) -> Iterator[tuple[Home, object, EpisodeStore]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed: no browser to render the pages with")
     home = Home.resolve(tmp_path_factory.mktemp("chat-web-home"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SANDBOX_SERVICES", "chat")  # this module needs only the chat fake
-        store = EpisodeStore(home)
-        store.prepare(7)
-        with running_service(home, "chat") as port:
-            with running_proxy(home, "--service", f"chat={port}") as proxy:
-                yield home, proxy, store
-        store.close()
+    with fake_behind_proxy(home, "chat") as (proxy, store):
+        yield home, proxy, store
 
 
 @pytest.fixture(scope="module")
 def browser(chat_proxy):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
-def new_page(browser, proxy, episode: Episode):
-    """A page of a fresh browser context whose traffic goes through the episode's proxy."""
-    context = browser.new_context(
-        proxy={"server": f"http://127.0.0.1:{proxy.port}", "username": episode.id, "password": episode.token},
-        ignore_https_errors=True,  # the sandbox CA is not in Chromium's store; what is tested is the page
-        viewport={"width": 1200, "height": 800},
-    )
-    return context.new_page()
+new_page = proxied_page
 
 
 def shoot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"chat-{name}.png"), full_page=True)
-    assert (SHOTS / f"chat-{name}.png").stat().st_size < 200_000
+    assert screenshot(page, f"chat-{name}").stat().st_size < 200_000
 
 
 def api(home: Home, proxy, episode: Episode, method: str, **params: str) -> dict:

@@ -11,19 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.episodes.store import Episode, EpisodeStore
+from sandbox.episodes.store import EpisodeStore
 from sandbox.home import Home
-from sandbox.run.supervisor import running_service
 from sandbox.tasks.oracles.browser import github
 from sandbox.world import world
-from tests.proxy.conftest import running_proxy
+from tests.services.web_browser import fake_behind_proxy, launched_chromium, proxied_page, screenshot
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 W = world(7)
 ORG = W.code.org
 TRIAGE = W.code.facts["triage"]
@@ -37,42 +32,22 @@ PROFILE = Path(__file__).resolve().parents[1] / "fixtures" / "faults" / "code-ui
 
 @pytest.fixture(scope="module")
 def code_site(tmp_path_factory) -> Iterator[tuple[Home, object, EpisodeStore]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed: no browser to render the pages with")
     home = Home.resolve(tmp_path_factory.mktemp("code-web-home"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SANDBOX_SERVICES", "code")  # this module needs only the code fake
-        store = EpisodeStore(home)
-        store.prepare(7)
-        with running_service(home, "code") as port:
-            with running_proxy(home, "--service", f"code={port}", "--route", "github.com=code") as proxy:
-                yield home, proxy, store
-        store.close()
+    with fake_behind_proxy(home, "code", "--route", "github.com=code") as (proxy, store):
+        yield home, proxy, store
 
 
 @pytest.fixture(scope="module")
 def browser(code_site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
-def new_page(browser, proxy, episode: Episode):
-    """A page of a fresh browser context whose traffic goes through the episode's proxy."""
-    context = browser.new_context(
-        proxy={"server": f"http://127.0.0.1:{proxy.port}", "username": episode.id, "password": episode.token},
-        ignore_https_errors=True,  # the sandbox CA is not in Chromium's store; what is tested is the page
-        viewport={"width": 1200, "height": 800},
-    )
-    return context.new_page()
+new_page = proxied_page
 
 
 def shoot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"code-{name}.png"), full_page=True)
+    screenshot(page, f"code-{name}")
 
 
 def test_page_objects_triage_and_open_an_issue_through_github_com(code_site, browser):

@@ -10,58 +10,36 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.episodes.store import Episode, EpisodeStore
+from sandbox.episodes.store import EpisodeStore
 from sandbox.home import Home
-from sandbox.run.supervisor import running_service
 from sandbox.tasks.oracles.browser import stripe as dashboard
 from sandbox.world import world
-from tests.proxy.conftest import CHROMIUM, running_proxy
-from tests.proxy.conftest import CHROMIUM_ARGS as ARGS
+from tests.services.web_browser import fake_behind_proxy, launched_chromium, proxied_page, screenshot
 
 pytestmark = pytest.mark.slow
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DOUBLE = world(7).facts["double_charge"]
 PROFILE = Path(__file__).resolve().parents[1] / "fixtures" / "faults" / "payments-ui.yaml"
 
 
 @pytest.fixture(scope="module")
 def payments(tmp_path_factory) -> Iterator[tuple[object, EpisodeStore]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed: no browser to render the pages with")
     home = Home.resolve(tmp_path_factory.mktemp("dashboard-home"))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SANDBOX_SERVICES", "payments")  # this module needs only the payments fake
-        store = EpisodeStore(home)
-        store.prepare(7)
-        with running_service(home, "payments") as port:
-            with running_proxy(home, "--service", f"payments={port}") as proxy:
-                yield proxy, store
-        store.close()
+    with fake_behind_proxy(home, "payments") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def browser(payments):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
-def new_page(browser, proxy, episode: Episode):
-    context = browser.new_context(
-        proxy={"server": f"http://127.0.0.1:{proxy.port}", "username": episode.id, "password": episode.token},
-        ignore_https_errors=True,  # the sandbox CA is not in Chromium's store; what is tested is the page
-        viewport={"width": 1200, "height": 800},
-    )
-    return context.new_page()
+new_page = proxied_page
 
 
 def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"payments-{name}.png"), full_page=True)
+    screenshot(page, f"payments-{name}")
 
 
 def test_sign_in_find_the_duplicate_and_refund_it_in_chromium(payments, browser):
